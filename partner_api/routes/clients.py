@@ -1,0 +1,44 @@
+"""Clients: list, read, create."""
+
+from fastapi import APIRouter
+from pydantic import Field
+from sqlalchemy import select
+
+from partner_api.auth import CallerDep, DbDep
+from partner_api.models import Client
+from partner_api.problems import not_found
+from partner_api.services.portfolio import create_client
+from partner_api.wire import ClientRow, WireModel
+
+router = APIRouter(prefix="/v1/clients", tags=["clients"])
+
+
+class ClientIn(WireModel):
+    orgnr: str = Field(pattern=r"^\d{9}$")
+    name: str = Field(min_length=1, max_length=200)
+    payroll_enabled: bool = True
+    payout_day: int | None = Field(default=None, ge=1, le=31)
+    uses_partner_altinn: bool = False
+
+
+@router.get("", response_model=list[ClientRow])
+def list_clients(who: CallerDep, db: DbDep) -> list[Client]:
+    with db.reading() as session:
+        return list(session.execute(
+            select(Client).where(Client.partner_id == who.partner_id).order_by(Client.id)  # type: ignore[arg-type]
+        ).scalars())
+
+
+@router.get("/{client_id}", response_model=ClientRow)
+def get_client(client_id: int, who: CallerDep, db: DbDep) -> Client:
+    with db.reading() as session:
+        client = session.get(Client, client_id)
+        if client is None or client.partner_id != who.partner_id:
+            raise not_found("client")
+        return client
+
+
+@router.post("", response_model=ClientRow, status_code=201)
+def post_client(body: ClientIn, who: CallerDep, db: DbDep) -> Client:
+    with db.transaction() as session:
+        return create_client(session, who.partner_id, **body.model_dump())

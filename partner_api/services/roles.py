@@ -1,0 +1,45 @@
+"""The role rule: whoever ran a client's latest payroll run is ``ansvarlig`` on it.
+
+Everyone else with access is ``medarbeider``. A role set by hand (``role_source = manual``)
+sticks until the override is cleared.
+"""
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from partner_api.models import AccessGrant, PayrollRun
+
+
+def latest_runner(session: Session, client_ids: list[int]) -> dict[int, int | None]:
+    runner: dict[int, int | None] = {}
+    rows = session.execute(
+        select(PayrollRun.client_id, PayrollRun.run_by_user_id)
+        .where(PayrollRun.client_id.in_(client_ids))  # type: ignore[attr-defined]
+        .order_by(PayrollRun.period, PayrollRun.pay_date, PayrollRun.id)  # type: ignore[arg-type]
+    )
+    for client_id, user_id in rows:  # ordered oldest first: the last one seen is the latest
+        runner[client_id] = user_id
+    return runner
+
+
+def apply_auto_roles(session: Session, client_ids: Iterable[int]) -> int:
+    """Set the automatic role on every non-overridden grant of these clients."""
+    ids = sorted(set(client_ids))
+    changed = 0
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        runner = latest_runner(session, chunk)
+        grants = session.execute(
+            select(AccessGrant).where(
+                AccessGrant.client_id.in_(chunk),  # type: ignore[attr-defined]
+                AccessGrant.role_source == "auto",
+            )
+        ).scalars()
+        for grant in grants:
+            role = "ansvarlig" if runner.get(grant.client_id) == grant.user_id else "medarbeider"
+            if grant.role != role:
+                grant.role = role
+                changed += 1
+    return changed

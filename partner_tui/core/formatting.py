@@ -1,0 +1,121 @@
+"""Numbers, amounts, dates and ages for the screens, in bokmål (``nb``) or English (``en``).
+
+Babel formats the numbers (``1 234 567,89`` in nb with a no-break space as the group
+separator, ``1,234,567.89`` in en). Babel is imported lazily: it costs ~60 ms at start-up.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+__all__ = [
+    "format_age",
+    "format_amount",
+    "format_date",
+    "format_datetime",
+    "format_int",
+    "format_month",
+    "format_percent",
+    "locale_of",
+    "parse_iso_utc",
+]
+
+NBSP = "\u00a0"
+_LOCALES = {"nb": "nb_NO", "en": "en_GB"}
+
+
+def locale_of(language: str) -> str:
+    return _LOCALES.get(language, "nb_NO")
+
+
+@lru_cache(maxsize=8)
+def _numbers() -> Any:
+    from babel import numbers
+
+    return numbers
+
+
+def format_int(n: int, language: str = "nb") -> str:
+    """``12 345`` (nb) / ``12,345`` (en)."""
+    return str(_numbers().format_decimal(int(n), format="#,##0", locale=locale_of(language)))
+
+
+def format_amount(ore: int, language: str = "nb", *, decimals: bool = True) -> str:
+    """An amount in øre as kroner: ``1 234 567,89`` (nb) / ``1,234,567.89`` (en)."""
+    kroner = Decimal(int(ore)).scaleb(-2)
+    pattern = "#,##0.00" if decimals else "#,##0"
+    return str(
+        _numbers().format_decimal(
+            kroner, format=pattern, locale=locale_of(language), decimal_quantization=True
+        )
+    )
+
+
+def format_percent(value: float | None, language: str = "nb", *, digits: int = 1) -> str:
+    """``87,5 %`` (nb, no-break space) / ``87.5%`` (en); ``–`` when there is nothing to divide."""
+    if value is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    number = _numbers().format_decimal(value, format=pattern, locale=locale_of(language))
+    return f"{number}{NBSP}%" if language != "en" else f"{number}%"
+
+
+def format_date(d: date, language: str = "nb") -> str:
+    """``03.12.2026`` (nb) / ``2026-12-03`` (en: ISO, unambiguous)."""
+    return d.strftime("%d.%m.%Y") if language != "en" else d.isoformat()
+
+
+def format_datetime(dt: datetime, language: str = "nb") -> str:
+    """Local time: ``03.12.2026 14:05`` (nb) / ``2026-12-03 14:05`` (en)."""
+    local = dt.astimezone() if dt.tzinfo is not None else dt
+    return f"{format_date(local.date(), language)} {local:%H:%M}"
+
+
+_EN_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+_NB_MONTHS = (
+    "januar februar mars april mai juni juli august september oktober november desember"
+).split()
+
+
+def format_month(period: str, language: str = "nb") -> str:
+    """``'2026-11'`` → ``november 2026`` (nb) / ``November 2026`` (en)."""
+    year, month = int(period[:4]), int(period[5:7])
+    names = _EN_MONTHS if language == "en" else _NB_MONTHS
+    return f"{names[month - 1]} {year}"
+
+
+def parse_iso_utc(value: str | None) -> datetime | None:
+    """An ISO timestamp from the cache (UTC when it has no offset); None when absent or bad."""
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
+def format_age(then: datetime, now: datetime | None = None, language: str = "nb") -> str:
+    """How long ago: ``nå nettopp``, ``3 min siden``, ``2 t siden``, ``4 dager siden``."""
+    now = now or datetime.now(UTC)
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=UTC)
+    seconds = max(0.0, (now - then) / timedelta(seconds=1))
+    en = language == "en"
+    if seconds < 60:
+        return "just now" if en else "nå nettopp"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min ago" if en else f"{minutes} min siden"
+    hours = minutes // 60
+    if hours < 24:
+        return f"{hours} h ago" if en else f"{hours} t siden"
+    days = hours // 24
+    if en:
+        return f"{days} day ago" if days == 1 else f"{days} days ago"
+    return f"{days} dag siden" if days == 1 else f"{days} dager siden"
