@@ -109,7 +109,10 @@ def mask_national_id(s: str) -> str:
 
 
 def make_orgnr(rng: random.Random) -> str:
-    """A valid organisation number starting with 8 or 9, as real ones do. Deterministic in ``rng``."""
+    """A valid organisation number starting with 8 or 9, as real ones do.
+
+    Deterministic in ``rng``.
+    """
     while True:
         first8 = rng.choice("89") + "".join(rng.choice("0123456789") for _ in range(7))
         check = _orgnr_check_digit(first8)

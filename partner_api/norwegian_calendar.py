@@ -118,7 +118,7 @@ def months_between(a: str, b: str) -> int:
 
 
 def iter_periods(first: str, last: str) -> Iterator[str]:
-    """Periods from ``first`` to ``last``, both included; nothing if ``last`` is before ``first``."""
+    """Periods from ``first`` to ``last``, both included; none if ``last`` precedes ``first``."""
     for n in range(months_between(first, last) + 1):
         yield month_add(first, n)
 

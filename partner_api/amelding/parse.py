@@ -104,10 +104,10 @@ class Employment:
     """One ``arbeidsforhold`` of an income recipient."""
 
     arbeidsforhold_id: str | None
-    type_arbeidsforhold: str | None
-    startdato: date | None
-    sluttdato: date | None
-    stillingsprosent: Decimal | None
+    employment_type: str | None
+    start_date: date | None
+    end_date: date | None
+    position_percent: Decimal | None
 
     def is_active_during(self, period_start: date, period_end: date) -> bool:
         """True if the employment covers at least one day of ``[period_start, period_end]``.
@@ -115,10 +115,10 @@ class Employment:
         A missing start or end date means open-ended on that side, so an employment with no dates
         at all counts as active.
         """
-        if self.type_arbeidsforhold in _NOT_AN_EMPLOYMENT:
+        if self.employment_type in _NOT_AN_EMPLOYMENT:
             return False
-        starts_in_time = self.startdato is None or self.startdato <= period_end
-        not_ended_before = self.sluttdato is None or self.sluttdato >= period_start
+        starts_in_time = self.start_date is None or self.start_date <= period_end
+        not_ended_before = self.end_date is None or self.end_date >= period_start
         return starts_in_time and not_ended_before
 
 
@@ -392,10 +392,10 @@ def _opt(node: _Node, name: str, convert: Callable[[_Node], _T]) -> _T | None:
 def _parse_employment(node: _Node) -> Employment:
     return Employment(
         arbeidsforhold_id=_opt(node, "arbeidsforholdId", _text),
-        type_arbeidsforhold=_opt(node, "typeArbeidsforhold", _text),
-        startdato=_opt(node, "startdato", _date),
-        sluttdato=_opt(node, "sluttdato", _date),
-        stillingsprosent=_opt(node, "stillingsprosent", _decimal),
+        employment_type=_opt(node, "typeArbeidsforhold", _text),
+        start_date=_opt(node, "startdato", _date),
+        end_date=_opt(node, "sluttdato", _date),
+        position_percent=_opt(node, "stillingsprosent", _decimal),
     )
 
 

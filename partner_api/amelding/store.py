@@ -37,7 +37,8 @@ def import_amelding(
     if existing is not None:
         if existing.client_id != client.id or existing.period != parsed.period:
             raise AmeldingError(
-                source, "leveranse.meldingsId",
+                source,
+                "leveranse.meldingsId",
                 f"{parsed.meldings_id} was already imported for another client or month",
             )
         return _result(source, existing, client, replaced=existing.replaces_meldings_id)
@@ -53,7 +54,8 @@ def import_amelding(
         if replaced is not None:
             if replaced.client_id != client.id or replaced.period != parsed.period:
                 raise AmeldingError(
-                    source, "leveranse.erstatterMeldingsId",
+                    source,
+                    "leveranse.erstatterMeldingsId",
                     f"{parsed.replaces_meldings_id} is a message for another client or month",
                 )
             replaced.status = "erstattet"
@@ -84,9 +86,7 @@ def import_amelding(
     return _result(source, row, client, replaced=replaced_id)
 
 
-def set_status(
-    session: Session, amelding: Amelding, feedback: AmeldingStatusIn
-) -> None:
+def set_status(session: Session, amelding: Amelding, feedback: AmeldingStatusIn) -> None:
     """Record the tax authority's feedback (mottatt / avvist) on a message."""
     amelding.status = feedback.status
     amelding.deviations = json.dumps(feedback.deviations, ensure_ascii=False)
@@ -94,22 +94,25 @@ def set_status(
     client_month.recompute(session, amelding.partner_id, [(amelding.client_id, amelding.period)])
 
 
-def _find_client(
-    session: Session, partner_id: int, parsed: ParsedAmelding, source: str
-) -> Client:
+def _find_client(session: Session, partner_id: int, parsed: ParsedAmelding, source: str) -> Client:
     candidates = [parsed.opplysningspliktig_orgnr, *parsed.virksomhet_orgnrs]
-    clients = session.execute(
-        select(Client).where(
-            Client.partner_id == partner_id,
-            or_(*(Client.orgnr == orgnr for orgnr in candidates)),
+    clients = (
+        session.execute(
+            select(Client).where(
+                Client.partner_id == partner_id,
+                or_(*(Client.orgnr == orgnr for orgnr in candidates)),
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     by_orgnr = {c.orgnr: c for c in clients}
     for orgnr in candidates:  # the legal entity first, then its sub-units
         if orgnr in by_orgnr:
             return by_orgnr[orgnr]
     raise AmeldingError(
-        source, "leveranse.opplysningspliktig.norskIdentifikator",
+        source,
+        "leveranse.opplysningspliktig.norskIdentifikator",
         f"no client with orgnr {', '.join(candidates)}; create the client first",
     )
 
@@ -120,9 +123,7 @@ def _store_employees(
     ids = {r.national_id for r in parsed.income_recipients if r.national_id}
     known = {
         e.national_id: e
-        for e in session.execute(
-            select(Employee).where(Employee.client_id == client_id)
-        ).scalars()
+        for e in session.execute(select(Employee).where(Employee.client_id == client_id)).scalars()
     }
     for recipient in parsed.income_recipients:
         nid = recipient.national_id
@@ -130,8 +131,9 @@ def _store_employees(
             continue
         employee = known.get(nid)
         if employee is None:
-            employee = Employee(partner_id=partner_id, client_id=client_id, national_id=nid,
-                                name=recipient.name)
+            employee = Employee(
+                partner_id=partner_id, client_id=client_id, national_id=nid, name=recipient.name
+            )
             session.add(employee)
             known[nid] = employee
         elif recipient.name and employee.name != recipient.name:
@@ -153,8 +155,9 @@ def _store_employees(
             job_id = job.arbeidsforhold_id or f"#{n}"
             row = jobs.get((employee_id, job_id))
             if row is None:
-                row = Employment(partner_id=partner_id, employee_id=employee_id,
-                                 arbeidsforhold_id=job_id)
+                row = Employment(
+                    partner_id=partner_id, employee_id=employee_id, arbeidsforhold_id=job_id
+                )
                 session.add(row)
                 jobs[(employee_id, job_id)] = row
             row.start_date = job.start_date
@@ -167,9 +170,15 @@ def _store_employees(
 def _result(source: str, row: Amelding, client: Client, replaced: str | None) -> AmeldingImported:
     assert client.id is not None
     return AmeldingImported(
-        source=source, meldings_id=row.meldings_id, client_id=client.id,
-        client_orgnr=client.orgnr, period=row.period, status=row.status,  # type: ignore[arg-type]
-        replaced_meldings_id=replaced, active_employees=row.active_employees,
-        cash_salary_ore=row.cash_salary_ore, withholding_ore=row.withholding_ore,
+        source=source,
+        meldings_id=row.meldings_id,
+        client_id=client.id,
+        client_orgnr=client.orgnr,
+        period=row.period,
+        status=row.status,  # type: ignore[arg-type]
+        replaced_meldings_id=replaced,
+        active_employees=row.active_employees,
+        cash_salary_ore=row.cash_salary_ore,
+        withholding_ore=row.withholding_ore,
         aga_ore=row.aga_ore,
     )

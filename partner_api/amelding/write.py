@@ -45,10 +45,10 @@ _JSON_LEVERANSE_ORDER = (
 @dataclass(frozen=True, kw_only=True)
 class AmeldingEmployment:
     arbeidsforhold_id: str
-    startdato: date
-    sluttdato: date | None = None
-    stillingsprosent: Decimal = Decimal(100)
-    type_arbeidsforhold: str = "ordinaertArbeidsforhold"
+    start_date: date
+    end_date: date | None = None
+    position_percent: Decimal = Decimal(100)
+    employment_type: str = "ordinaertArbeidsforhold"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,12 +114,12 @@ def _whole(d: Decimal, what: str) -> int:
 def _employment(e: AmeldingEmployment) -> dict[str, Any]:
     out: dict[str, Any] = {
         "arbeidsforholdId": e.arbeidsforhold_id,
-        "typeArbeidsforhold": e.type_arbeidsforhold,
-        "startdato": e.startdato.isoformat(),
+        "typeArbeidsforhold": e.employment_type,
+        "startdato": e.start_date.isoformat(),
     }
-    if e.sluttdato is not None:
-        out["sluttdato"] = e.sluttdato.isoformat()
-    out["stillingsprosent"] = _decimal_str(e.stillingsprosent)
+    if e.end_date is not None:
+        out["sluttdato"] = e.end_date.isoformat()
+    out["stillingsprosent"] = _decimal_str(e.position_percent)
     return out
 
 

@@ -137,7 +137,9 @@ def test_last_complete_month() -> None:
     assert last_complete_month(date(2026, 1, 10)) == "2025-12"
 
 
-@pytest.mark.parametrize("bad", ["2026-13", "2026-00", "2026-1", "26-01", "2026/01", "", " 2026-01"])
+@pytest.mark.parametrize(
+    "bad", ["2026-13", "2026-00", "2026-1", "26-01", "2026/01", "", " 2026-01"]
+)
 def test_malformed_periods_raise_value_error(bad: str) -> None:
     with pytest.raises(ValueError):
         month_add(bad, 1)

@@ -1,0 +1,83 @@
+"""Every key binding of the app as data: an id, default keys, the action and its label.
+
+The UI turns these into Textual ``Binding`` objects (``partner_tui.widgets.keys``); a config
+file can remap any binding by id (``App.set_keymap({"clients.search": "ctrl+f"})``).
+Labels are bokmål and English; key names are Textual's (``question_mark``, ``slash``, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["BINDINGS", "BindingSpec", "bindings_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class BindingSpec:
+    id: str
+    keys: str  # comma-separated Textual key names
+    action: str
+    nb: str
+    en: str
+    show: bool = True
+    priority: bool = False
+
+    @property
+    def scope(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    def label(self, language: str) -> str:
+        return self.en if language == "en" else self.nb
+
+
+BINDINGS: tuple[BindingSpec, ...] = (
+    # app-wide
+    BindingSpec("app.dashboard", "1", "app.switch_mode('dashboard')", "Oversikt", "Dashboard"),
+    BindingSpec("app.clients", "2", "app.switch_mode('clients')", "Klienter", "Clients"),
+    BindingSpec("app.help", "question_mark", "app.help", "Hjelp", "Help"),
+    BindingSpec("app.sync", "r", "app.sync", "Synk", "Sync"),
+    BindingSpec("app.quit", "q", "app.quit", "Avslutt", "Quit"),
+    BindingSpec(
+        "app.palette", "ctrl+p", "app.command_palette", "Kommandoer", "Commands",
+        show=False, priority=True,
+    ),
+    # dashboard
+    BindingSpec(
+        "dashboard.prev_month", "left_square_bracket,left", "prev_month", "Forrige mnd",
+        "Prev month",
+    ),
+    BindingSpec(
+        "dashboard.next_month", "right_square_bracket,right", "next_month", "Neste mnd",
+        "Next month",
+    ),
+    BindingSpec(
+        "dashboard.last_month", "t", "last_complete_month", "Siste hele mnd",
+        "Last full month", show=False,
+    ),
+    BindingSpec("dashboard.filter", "f", "filter", "Filter", "Filter"),
+    BindingSpec("dashboard.clear", "escape", "clear_filter", "Nullstill filter", "Clear filter"),
+    # clients (partner list)
+    BindingSpec("clients.search", "slash", "focus_search", "Søk", "Search"),
+    BindingSpec("clients.filter", "f", "filter", "Filter", "Filter"),
+    BindingSpec("clients.clear", "escape", "clear_filter", "Nullstill", "Clear"),
+    # every virtual table
+    BindingSpec("table.down", "j,down", "cursor_down", "Ned", "Down", show=False),
+    BindingSpec("table.up", "k,up", "cursor_up", "Opp", "Up", show=False),
+    BindingSpec("table.page_down", "pagedown", "page_down", "Side ned", "Page down", show=False),
+    BindingSpec("table.page_up", "pageup", "page_up", "Side opp", "Page up", show=False),
+    BindingSpec("table.top", "g,home", "first", "Første", "First", show=False),
+    BindingSpec("table.bottom", "G,end", "last", "Siste", "Last", show=False),
+    BindingSpec("table.toggle", "space", "toggle_select", "Velg", "Select"),
+    BindingSpec("table.select_all", "a", "select_all", "Velg alle viste", "Select all shown"),
+    BindingSpec("table.open", "enter", "open", "Åpne", "Open"),
+    BindingSpec("table.sort", "s", "cycle_sort", "Sorter", "Sort"),
+    BindingSpec("table.reverse", "S", "reverse_sort", "Snu sortering", "Reverse sort", show=False),
+    # modals
+    BindingSpec("help.close", "escape,question_mark,q", "close", "Lukk", "Close"),
+    BindingSpec("modal.cancel", "escape", "cancel", "Avbryt", "Cancel"),
+)
+
+
+def bindings_for(scope: str) -> list[BindingSpec]:
+    """The bindings of one scope (``app``, ``dashboard``, ``clients``, ``table``, ...)."""
+    return [b for b in BINDINGS if b.scope == scope]
