@@ -544,9 +544,9 @@ def _reject_json_constant(name: str) -> Any:
 
 def _load_json(data: bytes, source: str) -> _Node:
     try:
-        doc = json.loads(
-            data, parse_float=Decimal, parse_constant=_reject_json_constant
-        )  # bytes: json detects UTF-8/16/32 and a UTF-8 BOM itself
+        # Given bytes, json detects UTF-8/16/32 and a UTF-8 BOM itself. Decimal keeps JSON
+        # numbers exact (23989.5 must not become a binary float).
+        doc = json.loads(data, parse_float=Decimal, parse_constant=_reject_json_constant)
     except (ValueError, RecursionError) as exc:
         # ValueError covers JSONDecodeError, UnicodeDecodeError and over-long integers;
         # RecursionError absurdly deep nesting.
@@ -573,7 +573,8 @@ def _load_xml(data: bytes, source: str) -> tuple[_Node, str]:
         raise AmeldingError(
             source, "", f"XML with a DTD or entities is not accepted ({type(exc).__name__})"
         ) from None
-    except ParseError as exc:
+    except (ParseError, LookupError, ValueError) as exc:
+        # LookupError: an encoding declaration Python does not know ("encoding='bogus'").
         raise AmeldingError(source, "", f"not well-formed XML: {exc}") from None
     tag: str = root.tag
     namespace, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)

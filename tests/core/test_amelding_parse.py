@@ -211,6 +211,8 @@ def test_error_str_format() -> None:
         (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),  # absurd nesting
         (b"<melding", "not well-formed XML"),
         (b"<a></b>", "not well-formed XML"),
+        (b"<a>\xff\xfe</a>", "not well-formed XML"),
+        (b'<?xml version="1.0" encoding="bogus"?><melding/>', "not well-formed XML"),
     ],
 )
 def test_not_an_amelding(data: bytes, fragment: str) -> None:
