@@ -14,6 +14,14 @@ from partner_api.services import portfolio
 from partner_api.services.tokens import create_token
 
 PG_URL = os.environ.get("PARTNER_API_TEST_DATABASE_URL")
+# CI sets this: there, a test that would skip for want of PostgreSQL or tmux fails instead.
+REQUIRE_ALL = bool(os.environ.get("PARTNER_TUI_REQUIRE_ALL"))
+
+
+def skip_or_fail(reason: str) -> None:
+    if REQUIRE_ALL:
+        pytest.fail(f"{reason} (PARTNER_TUI_REQUIRE_ALL is set)")
+    pytest.skip(reason)
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 _pg_template: str | None = None
@@ -65,7 +73,7 @@ def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:  # type:
     """A fresh, migrated database: SQLite always, PostgreSQL when configured."""
     if request.param == "postgres":
         if not PG_URL:
-            pytest.skip("PostgreSQL not configured: set PARTNER_API_TEST_DATABASE_URL")
+            skip_or_fail("PostgreSQL not configured: set PARTNER_API_TEST_DATABASE_URL")
         url = _pg_fresh_database()
         database = Database(url)
         yield database

@@ -220,7 +220,8 @@ def client_detail(conn: sqlite3.Connection, client_id: int) -> ClientDetail | No
 
 # ---- the partner list -----------------------------------------------------------------------
 
-_NB_ORDER = str.maketrans({"æ": "z\x01", "ø": "z\x02", "å": "z\x03", "ä": "z\x01", "ö": "z\x02"})
+# after "z" come æ, ø, å (and their Swedish/German look-alikes ä, ö)
+_NB_ORDER = str.maketrans({"æ": "\x7f1", "ä": "\x7f1", "ø": "\x7f2", "ö": "\x7f2", "å": "\x7f3"})
 
 
 def nb_sort_key(s: str) -> str:
