@@ -29,17 +29,29 @@ def caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     if credentials is None or not credentials.credentials:
-        raise ProblemError(401, "unauthenticated", "Authentication required",
-                           "Send an API token as 'Authorization: Bearer <token>'.")
+        raise ProblemError(
+            401,
+            "unauthenticated",
+            "Authentication required",
+            "Send an API token as 'Authorization: Bearer <token>'.",
+        )
     db = database(request)
     with db.reading() as session:
         user = user_for_token(session, credentials.credentials)
     if user is None:
-        raise ProblemError(401, "invalid-token", "Invalid token",
-                           "The API token is unknown, revoked, or its user is deactivated.")
+        raise ProblemError(
+            401,
+            "invalid-token",
+            "Invalid token",
+            "The API token is unknown, revoked, or its user is deactivated.",
+        )
     if not user.is_partneradmin:
-        raise ProblemError(403, "not-partneradmin", "Partneradmin role required",
-                           f"{user.email} does not have the partneradmin role.")
+        raise ProblemError(
+            403,
+            "not-partneradmin",
+            "Partneradmin role required",
+            f"{user.email} does not have the partneradmin role.",
+        )
     assert user.id is not None
     return Caller(user_id=user.id, partner_id=user.partner_id, name=user.name)
 

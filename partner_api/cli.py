@@ -12,9 +12,10 @@ DEFAULT_DB = "partner-api.sqlite"
 
 def _db_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--db", default=os.environ.get("PARTNER_API_DB", DEFAULT_DB),
+        "--db",
+        default=os.environ.get("PARTNER_API_DB", DEFAULT_DB),
         help="SQLite file or database URL (postgresql+psycopg://...); "
-             f"default $PARTNER_API_DB or ./{DEFAULT_DB}",
+        f"default $PARTNER_API_DB or ./{DEFAULT_DB}",
     )
 
 
@@ -59,8 +60,12 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     handler = {
-        "serve": _serve, "create-token": _create_token, "init": _init,
-        "add-client": _add_client, "import-amelding": _import, "demo": _demo,
+        "serve": _serve,
+        "create-token": _create_token,
+        "init": _init,
+        "add-client": _add_client,
+        "import-amelding": _import,
+        "demo": _demo,
     }[args.command]
     try:
         return handler(args)
@@ -99,8 +104,11 @@ def _create_token(args: argparse.Namespace) -> int:
             print(f"partner-api: no user with email {args.email}", file=sys.stderr)
             return 1
         if not user.is_partneradmin:
-            print(f"partner-api: warning: {user.email} is not a partneradmin; the API will "
-                  "refuse this token with 403", file=sys.stderr)
+            print(
+                f"partner-api: warning: {user.email} is not a partneradmin; the API will "
+                "refuse this token with 403",
+                file=sys.stderr,
+            )
         print(create_token(session, user))
     return 0
 
@@ -111,8 +119,9 @@ def _init(args: argparse.Namespace) -> int:
     db = _database(args.db)
     with db.transaction() as session:
         partner = portfolio.create_partner(session, args.name, args.orgnr)
-        portfolio.create_user(session, partner, args.admin_name, args.admin_email,
-                              partneradmin=True)
+        portfolio.create_user(
+            session, partner, args.admin_name, args.admin_email, partneradmin=True
+        )
     print(f"created partner {args.name} with partneradmin {args.admin_email}")
     return 0
 
@@ -139,8 +148,9 @@ def _add_client(args: argparse.Namespace) -> int:
     db = _database(args.db)
     try:
         with db.transaction() as session:
-            client = create_client(session, _partner_id(session, args.partner_orgnr),
-                                   args.orgnr, args.name)
+            client = create_client(
+                session, _partner_id(session, args.partner_orgnr), args.orgnr, args.name
+            )
             print(f"created client {client.id}: {client.orgnr} {client.name}")
     except ProblemError as exc:
         print(f"partner-api: {exc.detail}", file=sys.stderr)
@@ -163,8 +173,10 @@ def _import(args: argparse.Namespace) -> int:
             data = path.read_bytes()
             with db.transaction() as session:  # one file, one transaction
                 result = import_amelding(session, partner_id, data, str(path))
-            print(f"{path}: {result.period} {result.client_orgnr} meldingsId {result.meldings_id}"
-                  f" — {result.active_employees} ansatte, lønn {result.cash_salary_ore / 100:.2f}")
+            print(
+                f"{path}: {result.period} {result.client_orgnr} meldingsId {result.meldings_id}"
+                f" — {result.active_employees} ansatte, lønn {result.cash_salary_ore / 100:.2f}"
+            )
         except AmeldingError as exc:
             failed += 1
             print(f"partner-api: {exc}", file=sys.stderr)
@@ -184,11 +196,19 @@ def _demo(args: argparse.Namespace) -> int:
     def progress(stage: str, done: int, total: int) -> None:
         print(f"\r{stage}: {done}/{total}   ", end="", file=sys.stderr, flush=True)
 
-    result = generate_demo(_database(args.db), clients=args.clients, seed=args.seed,
-                           out_dir=args.out, end_month=args.end_month, progress=progress)
-    print(f"\rdemo portfolio ready in {time.perf_counter() - started:.1f} s: "
-          f"{result.clients} clients, {result.users} users, through {result.end_month}",
-          file=sys.stderr)
+    result = generate_demo(
+        _database(args.db),
+        clients=args.clients,
+        seed=args.seed,
+        out_dir=args.out,
+        end_month=args.end_month,
+        progress=progress,
+    )
+    print(
+        f"\rdemo portfolio ready in {time.perf_counter() - started:.1f} s: "
+        f"{result.clients} clients, {result.users} users, through {result.end_month}",
+        file=sys.stderr,
+    )
     if args.json:
         print(json.dumps({"email": result.email, "token": result.token}))
     else:

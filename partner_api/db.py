@@ -7,8 +7,8 @@ only through Alembic migrations, so a production database and a demo file never 
 import secrets
 import uuid
 from collections.abc import Iterator
-from contextvars import ContextVar
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 

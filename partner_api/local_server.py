@@ -11,8 +11,9 @@ class LocalServer:
     """uvicorn serving ``app`` on 127.0.0.1 at a free port, in a daemon thread."""
 
     def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="partner-api", daemon=True)
         self.host = host

@@ -59,9 +59,7 @@ def request_id_of(request: Request) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        return problem_response(
-            request, exc.status, exc.slug, exc.title, exc.detail, **exc.extra
-        )
+        return problem_response(request, exc.status, exc.slug, exc.title, exc.detail, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -78,14 +76,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        return problem_response(
-            request, exc.status_code, slug, str(exc.detail), str(exc.detail)
-        )
+        return problem_response(request, exc.status_code, slug, str(exc.detail), str(exc.detail))
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
         return problem_response(
-            request, 500, "internal", "Internal error",
+            request,
+            500,
+            "internal",
+            "Internal error",
             "The server failed on this request; it has been logged with its request id.",
         )

@@ -23,6 +23,7 @@ class WireModel(BaseModel):
 
 # ---- sync ---------------------------------------------------------------------------------
 
+
 class Change(WireModel):
     kind: str
     id: int
@@ -39,6 +40,7 @@ class ChangesPage(WireModel):
 
 
 # Row shapes of the sync kinds (the ``data`` of an upsert).
+
 
 class PartnerRow(WireModel):
     id: int
@@ -116,6 +118,7 @@ ROW_MODELS: dict[str, type[WireModel]] = {
 
 # ---- dashboard ----------------------------------------------------------------------------
 
+
 class DashboardFilter(WireModel):
     group_id: int | None = None
     user_id: int | None = None
@@ -145,6 +148,7 @@ class DashboardFigures(WireModel):
 
 
 # ---- payroll events -----------------------------------------------------------------------
+
 
 class PayrollRunIn(WireModel):
     client_orgnr: str
@@ -201,6 +205,7 @@ class PayrollEventsResult(WireModel):
 
 # ---- a-melding import ---------------------------------------------------------------------
 
+
 class AmeldingImported(WireModel):
     source: str
     meldings_id: str
@@ -223,6 +228,7 @@ class AmeldingStatusIn(WireModel):
 
 
 # ---- misc ---------------------------------------------------------------------------------
+
 
 class Me(WireModel):
     user: UserRow

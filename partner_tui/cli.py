@@ -31,8 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--clients", type=int, default=300, help="size of a new demo portfolio")
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--reset", action="store_true", help="build a fresh demo portfolio")
-    demo.add_argument("--offline", action="store_true", dest="demo_offline",
-                      help="open the demo's cache without starting its server")
+    demo.add_argument(
+        "--offline",
+        action="store_true",
+        dest="demo_offline",
+        help="open the demo's cache without starting its server",
+    )
 
     sync = sub.add_parser("sync", help="sync the local cache headless and print a summary")
     sync.add_argument("--api", dest="sync_api", help="API base URL")
@@ -58,11 +62,15 @@ def main(argv: list[str] | None = None) -> int:
 def _need_remote(api: str | None, settings: Settings) -> tuple[str, str] | str:
     url = api or settings.api_url
     if not url:
-        return ("no API address: pass --api URL, set PARTNER_TUI_API, or put api_url in "
-                f"{paths().config_file} (or try `partner-tui demo`)")
+        return (
+            "no API address: pass --api URL, set PARTNER_TUI_API, or put api_url in "
+            f"{paths().config_file} (or try `partner-tui demo`)"
+        )
     if not settings.token:
-        return (f"no API token: set PARTNER_TUI_TOKEN or put token in {paths().config_file} "
-                "(create one with `partner-api create-token EMAIL`)")
+        return (
+            f"no API token: set PARTNER_TUI_TOKEN or put token in {paths().config_file} "
+            "(create one with `partner-api create-token EMAIL`)"
+        )
     return url, settings.token
 
 
@@ -85,8 +93,9 @@ def _sync(api: str | None, settings: Settings, *, as_json: bool) -> int:
             return EXIT_UNREACHABLE
         except ApiError as exc:
             if exc.status in (401, 403):
-                print(f"partner-tui: the API refused the token: {exc.problem.detail}",
-                      file=sys.stderr)
+                print(
+                    f"partner-tui: the API refused the token: {exc.problem.detail}", file=sys.stderr
+                )
                 return EXIT_REFUSED
             print(f"partner-tui: sync failed: {exc}", file=sys.stderr)
             return 1
@@ -121,8 +130,9 @@ def _open(args: argparse.Namespace, settings: Settings) -> int:
         if not url:
             print(f"partner-tui: {target}", file=sys.stderr)
             return 1
-        return _run_app(CacheDB(paths().cache_file(url)), None, settings,
-                        offline_reason="--offline")
+        return _run_app(
+            CacheDB(paths().cache_file(url)), None, settings, offline_reason="--offline"
+        )
     url, token = target
     cache = CacheDB(paths().cache_file(url))
     if args.offline:
@@ -136,8 +146,13 @@ def _run_app(cache: Any, syncer: Any, settings: Settings, offline_reason: str | 
     from partner_tui.app import PartnerApp
 
     me = cache.get_meta("me_user_id")
-    app = PartnerApp(cache, syncer, offline_reason=offline_reason, language=settings.language,
-                     caller_id=int(me) if me else None)
+    app = PartnerApp(
+        cache,
+        syncer,
+        offline_reason=offline_reason,
+        language=settings.language,
+        caller_id=int(me) if me else None,
+    )
     app.run()
     return 0
 
@@ -153,7 +168,6 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     # The embedded default: the real API app in-process on a loopback port. Imported here
     # only, so the app proper never loads the server stack.
     from partner_api.app import create_app
-    from partner_api.db import Database
     from partner_api.local_server import LocalServer
     from partner_tui.core.api_client import ApiClient
     from partner_tui.core.sync import Syncer
@@ -170,8 +184,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _demo_database(p: Paths, args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from partner_api.db import Database
     from partner_api.demo.generator import generate_demo
+
+    from partner_api.db import Database
 
     target = p.demo_database
     if args.reset and target.exists():
@@ -205,9 +220,13 @@ def _demo_token(database: Any) -> str:
     from partner_api.services.tokens import create_token
 
     with database.transaction() as session:
-        admin = session.execute(
-            select(User).where(User.is_partneradmin, User.active).order_by(User.id)  # type: ignore[arg-type]
-        ).scalars().first()
+        admin = (
+            session.execute(
+                select(User).where(User.is_partneradmin, User.active).order_by(User.id)  # type: ignore[arg-type]
+            )
+            .scalars()
+            .first()
+        )
         return str(create_token(session, admin))
 
 

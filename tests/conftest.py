@@ -22,6 +22,8 @@ def skip_or_fail(reason: str) -> None:
     if REQUIRE_ALL:
         pytest.fail(f"{reason} (PARTNER_TUI_REQUIRE_ALL is set)")
     pytest.skip(reason)
+
+
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 _pg_template: str | None = None
@@ -64,8 +66,11 @@ def _pg_drop(url: str) -> None:
 def _drop_pg_template() -> Iterator[None]:
     yield
     if _pg_template:
-        _pg_drop(make_url(normalise_url(PG_URL or "")).set(database=_pg_template).render_as_string(
-            hide_password=False))
+        _pg_drop(
+            make_url(normalise_url(PG_URL or ""))
+            .set(database=_pg_template)
+            .render_as_string(hide_password=False)
+        )
 
 
 @pytest.fixture(params=BACKENDS)
@@ -113,8 +118,9 @@ def make_tenant(db: Database, name: str, orgnrs: list[str]) -> Tenant:
     slug = name.lower().replace(" ", "")
     with db.transaction() as s:
         partner = portfolio.create_partner(s, name, orgnrs[0])
-        admin = portfolio.create_user(s, partner, f"Admin {name}", f"admin@{slug}.example",
-                                      partneradmin=True)
+        admin = portfolio.create_user(
+            s, partner, f"Admin {name}", f"admin@{slug}.example", partneradmin=True
+        )
         staff = portfolio.create_user(s, partner, f"Staff {name}", f"staff@{slug}.example")
         clients = [
             portfolio.create_client(s, partner.id, orgnr, f"Klient {i} {name}")  # type: ignore[arg-type]
@@ -122,5 +128,13 @@ def make_tenant(db: Database, name: str, orgnrs: list[str]) -> Tenant:
         ]
         token = create_token(s, admin)
         staff_token = create_token(s, staff)
-        return Tenant(partner.id, admin.id, admin.email, token, staff.id, staff_token,  # type: ignore[arg-type]
-                      [c.id for c in clients], list(orgnrs))  # type: ignore[misc]
+        return Tenant(
+            partner.id,
+            admin.id,
+            admin.email,
+            token,
+            staff.id,
+            staff_token,  # type: ignore[arg-type]
+            [c.id for c in clients],
+            list(orgnrs),
+        )  # type: ignore[misc]

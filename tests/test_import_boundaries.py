@@ -9,17 +9,27 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE_MODULES = sorted(
-    f"partner_tui.core.{p.stem}" for p in (ROOT / "partner_tui" / "core").glob("*.py")
+    f"partner_tui.core.{p.stem}"
+    for p in (ROOT / "partner_tui" / "core").glob("*.py")
     if p.stem != "__init__"
 )
-SERVER_MODULES = ("fastapi", "starlette", "uvicorn", "partner_api.db", "partner_api.app",
-                  "partner_api.routes", "partner_api.models", "alembic")
+SERVER_MODULES = (
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "partner_api.db",
+    "partner_api.app",
+    "partner_api.routes",
+    "partner_api.models",
+    "alembic",
+)
 
 
 def loaded_after(imports: list[str]) -> set[str]:
     code = ";".join(f"import {m}" for m in imports) + ";import sys;print('\\n'.join(sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
     return set(out.stdout.split())
 
 

@@ -24,9 +24,11 @@ class ClientIn(WireModel):
 @router.get("", response_model=list[ClientRow])
 def list_clients(who: CallerDep, db: DbDep) -> list[Client]:
     with db.reading() as session:
-        return list(session.execute(
-            select(Client).where(Client.partner_id == who.partner_id).order_by(Client.id)  # type: ignore[arg-type]
-        ).scalars())
+        return list(
+            session.execute(
+                select(Client).where(Client.partner_id == who.partner_id).order_by(Client.id)  # type: ignore[arg-type]
+            ).scalars()
+        )
 
 
 @router.get("/{client_id}", response_model=ClientRow)

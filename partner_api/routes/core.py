@@ -36,13 +36,16 @@ def me(who: CallerDep, db: DbDep) -> Me:
     with db.reading() as session:
         user = session.get(User, who.user_id)
         partner = session.get(Partner, who.partner_id)
-        return Me(user=UserRow.model_validate(user, from_attributes=True),
-                  partner=PartnerRow.model_validate(partner, from_attributes=True))
+        return Me(
+            user=UserRow.model_validate(user, from_attributes=True),
+            partner=PartnerRow.model_validate(partner, from_attributes=True),
+        )
 
 
 @router.get("/v1/sync/changes", response_model=ChangesPage, tags=["sync"])
 def sync_changes(
-    who: CallerDep, db: DbDep,
+    who: CallerDep,
+    db: DbDep,
     cursor: Annotated[str | None, Query(description="Opaque; omit for a full snapshot.")] = None,
     limit: Annotated[int, Query(ge=1, le=sync_feed.MAX_LIMIT)] = sync_feed.DEFAULT_LIMIT,
 ) -> ChangesPage:
@@ -53,7 +56,8 @@ def sync_changes(
 
 @router.get("/v1/dashboard", response_model=DashboardFigures, tags=["dashboard"])
 def get_dashboard(
-    who: CallerDep, db: DbDep,
+    who: CallerDep,
+    db: DbDep,
     month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
     group: Annotated[int | None, Query(description="Client group id")] = None,
     user: Annotated[int | None, Query(description="Accountant (user id) with access")] = None,
@@ -66,5 +70,6 @@ def get_dashboard(
             row = session.get(User, user)
             if row is None or row.partner_id != who.partner_id:
                 raise not_found("user")
-        return dashboard.figures(session, who.partner_id, who.user_id,
-                                 month or last_complete_month(today), flt, today)
+        return dashboard.figures(
+            session, who.partner_id, who.user_id, month or last_complete_month(today), flt, today
+        )

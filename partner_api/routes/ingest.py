@@ -11,20 +11,34 @@ from partner_api.auth import CallerDep, DbDep
 from partner_api.models import Amelding
 from partner_api.problems import ProblemError, not_found
 from partner_api.services.payroll_events import apply_events
-from partner_api.wire import AmeldingImported, AmeldingStatusIn, PayrollEventsIn, PayrollEventsResult
+from partner_api.wire import (
+    AmeldingImported,
+    AmeldingStatusIn,
+    PayrollEventsIn,
+    PayrollEventsResult,
+)
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 
 
 @router.post(
-    "/amelding", response_model=AmeldingImported, status_code=201,
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": {"type": "object"}},
-        "application/xml": {"schema": {"type": "string"}},
-    }}},
+    "/amelding",
+    response_model=AmeldingImported,
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/xml": {"schema": {"type": "string"}},
+            },
+        }
+    },
 )
 async def post_amelding(
-    request: Request, who: CallerDep, db: DbDep,
+    request: Request,
+    who: CallerDep,
+    db: DbDep,
     x_filename: Annotated[str | None, Header(description="Name of the file, for messages")] = None,
 ) -> AmeldingImported:
     """Import one a-melding (JSON of Skatteetaten's REST API, or XML v2_1–v2_3)."""
@@ -32,15 +46,20 @@ async def post_amelding(
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > MAX_UPLOAD_BYTES:
-            raise ProblemError(413, "too-large", "File too large",
-                               f"An a-melding may be at most {MAX_UPLOAD_BYTES // 2**20} MiB.")
+            raise ProblemError(
+                413,
+                "too-large",
+                "File too large",
+                f"An a-melding may be at most {MAX_UPLOAD_BYTES // 2**20} MiB.",
+            )
     source = x_filename or "upload"
     try:
         with db.transaction() as session:
             return import_amelding(session, who.partner_id, bytes(body), source)
     except AmeldingError as exc:
-        raise ProblemError(422, "invalid-amelding", "Invalid a-melding", str(exc),
-                           field=exc.field) from exc
+        raise ProblemError(
+            422, "invalid-amelding", "Invalid a-melding", str(exc), field=exc.field
+        ) from exc
 
 
 @router.post("/amelding/{meldings_id}/status", response_model=AmeldingImported)
@@ -53,8 +72,9 @@ def post_amelding_status(
 
     with db.transaction() as session:
         row = session.execute(
-            select(Amelding).where(Amelding.partner_id == who.partner_id,
-                                   Amelding.meldings_id == meldings_id)
+            select(Amelding).where(
+                Amelding.partner_id == who.partner_id, Amelding.meldings_id == meldings_id
+            )
         ).scalar_one_or_none()
         if row is None:
             raise not_found("a-melding")

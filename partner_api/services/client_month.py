@@ -13,7 +13,13 @@ from sqlmodel import Session
 
 from partner_api.models import Absence, Amelding, ClientMonth, ExpenseClaim, PayrollRun
 
-AUTOMATION_STEPS = ("auto_tax_card", "auto_payslip", "auto_amelding", "auto_payment", "auto_posting")
+AUTOMATION_STEPS = (
+    "auto_tax_card",
+    "auto_payslip",
+    "auto_amelding",
+    "auto_payment",
+    "auto_posting",
+)
 _CHUNK = 500
 
 Key = tuple[int, str]  # (client_id, month)
@@ -60,13 +66,22 @@ def recompute(session: Session, partner_id: int, keys: Iterable[Key]) -> int:
 
 def _blank() -> dict[str, Any]:
     return {
-        "active_employees": 0, "payslips_sent": 0, "claims": 0, "absences": 0,
-        "auto_steps": 0, "total_steps": 0, "salary_paid_ore": 0, "withholding_ore": 0,
-        "aga_ore": 0, "amelding_status": None,
+        "active_employees": 0,
+        "payslips_sent": 0,
+        "claims": 0,
+        "absences": 0,
+        "auto_steps": 0,
+        "total_steps": 0,
+        "salary_paid_ore": 0,
+        "withholding_ore": 0,
+        "aga_ore": 0,
+        "amelding_status": None,
     }
 
 
-def _aggregate(session: Session, clients: list[int], months: list[str]) -> dict[Key, dict[str, Any]]:
+def _aggregate(
+    session: Session, clients: list[int], months: list[str]
+) -> dict[Key, dict[str, Any]]:
     out: dict[Key, dict[str, Any]] = {}
 
     def slot(client_id: int, month: str) -> dict[str, Any]:
@@ -85,22 +100,31 @@ def _aggregate(session: Session, clients: list[int], months: list[str]) -> dict[
     for a in rows:  # later rows overwrite earlier ones: the latest wins
         s = slot(a.client_id, a.period)
         s.update(
-            active_employees=a.active_employees, salary_paid_ore=a.cash_salary_ore,
-            withholding_ore=a.withholding_ore, aga_ore=a.aga_ore, amelding_status=a.status,
+            active_employees=a.active_employees,
+            salary_paid_ore=a.cash_salary_ore,
+            withholding_ore=a.withholding_ore,
+            aga_ore=a.aga_ore,
+            amelding_status=a.status,
         )
 
     auto = sum(case((getattr(PayrollRun, step), 1), else_=0) for step in AUTOMATION_STEPS)
     for client_id, month, sent, autos, runs in session.execute(
         select(
-            PayrollRun.client_id, PayrollRun.period, func.sum(PayrollRun.payslips_sent),
-            func.sum(auto), func.count(),
+            PayrollRun.client_id,
+            PayrollRun.period,
+            func.sum(PayrollRun.payslips_sent),
+            func.sum(auto),
+            func.count(),
         )
         .where(PayrollRun.client_id.in_(clients), PayrollRun.period.in_(months))  # type: ignore[attr-defined]
         .group_by(PayrollRun.client_id, PayrollRun.period)
     ):
         s = slot(client_id, month)
-        s.update(payslips_sent=int(sent), auto_steps=int(autos),
-                 total_steps=int(runs) * len(AUTOMATION_STEPS))
+        s.update(
+            payslips_sent=int(sent),
+            auto_steps=int(autos),
+            total_steps=int(runs) * len(AUTOMATION_STEPS),
+        )
 
     for table, field in ((ExpenseClaim, "claims"), (Absence, "absences")):
         for client_id, month, count in session.execute(

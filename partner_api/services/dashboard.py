@@ -38,7 +38,11 @@ def filtered_client_ids(partner_id: int, caller_id: int, flt: DashboardFilter): 
 
 
 def figures(
-    session: Session, partner_id: int, caller_id: int, month: str, flt: DashboardFilter,
+    session: Session,
+    partner_id: int,
+    caller_id: int,
+    month: str,
+    flt: DashboardFilter,
     today: date,
 ) -> DashboardFigures:
     ids = filtered_client_ids(partner_id, caller_id, flt).subquery()
@@ -63,19 +67,26 @@ def figures(
 
     previous = month_add(month, -1)
     rejected = session.execute(
-        select(func.count()).select_from(cm).where(
-            cm.month == previous, cm.amelding_status == "avvist",
+        select(func.count())
+        .select_from(cm)
+        .where(
+            cm.month == previous,
+            cm.amelding_status == "avvist",
             cm.client_id.in_(select(ids)),  # type: ignore[attr-defined]
         )
     ).scalar_one()
     missing = 0
     if today > amelding_deadline(previous):
         reported = select(cm.client_id).where(
-            cm.month == previous, cm.amelding_status.is_not(None)  # type: ignore[union-attr]
+            cm.month == previous,
+            cm.amelding_status.is_not(None),  # type: ignore[union-attr]
         )
         missing = session.execute(
-            select(func.count()).select_from(Client).where(
-                Client.id.in_(select(ids)), payroll_client,  # type: ignore[union-attr]
+            select(func.count())
+            .select_from(Client)
+            .where(
+                Client.id.in_(select(ids)),
+                payroll_client,  # type: ignore[union-attr]
                 Client.id.not_in(reported),  # type: ignore[union-attr]
             )
         ).scalar_one()

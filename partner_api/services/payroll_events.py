@@ -37,16 +37,24 @@ def apply_events(session: Session, partner_id: int, batch: PayrollEventsIn) -> P
         for index, item in enumerate(incoming):
             client_id = client_by_orgnr.get(item.client_orgnr)
             if client_id is None:
-                errors.append(ItemError(section=section, index=index,
-                                        detail=f"no client with orgnr {item.client_orgnr}"))
+                errors.append(
+                    ItemError(
+                        section=section,
+                        index=index,
+                        detail=f"no client with orgnr {item.client_orgnr}",
+                    )
+                )
                 continue
             values = item.model_dump(exclude={"client_orgnr", "run_by_email"})
             values["client_id"] = client_id
             if table is PayrollRun:
                 email = item.run_by_email
                 if email and email not in user_by_email:
-                    errors.append(ItemError(section=section, index=index,
-                                            detail=f"no user with email {email}"))
+                    errors.append(
+                        ItemError(
+                            section=section, index=index, detail=f"no user with email {email}"
+                        )
+                    )
                     continue
                 values["run_by_user_id"] = user_by_email.get(email) if email else None
                 run_clients.add(client_id)
@@ -80,7 +88,8 @@ def _lookup(
         chunk = ordered[start : start + 900]
         for value, row_id in session.execute(
             select(column, table.id).where(  # type: ignore[attr-defined]
-                column.in_(chunk), table.partner_id == partner_id  # type: ignore[attr-defined]
+                column.in_(chunk),
+                table.partner_id == partner_id,  # type: ignore[attr-defined]
             )
         ):
             found[value] = row_id

@@ -16,32 +16,61 @@ def create_partner(session: Session, name: str, orgnr: str) -> Partner:
 
 
 def create_user(
-    session: Session, partner: Partner, name: str, email: str, *, partneradmin: bool = False,
+    session: Session,
+    partner: Partner,
+    name: str,
+    email: str,
+    *,
+    partneradmin: bool = False,
     admin: bool = False,
 ) -> User:
     assert partner.id is not None
-    user = User(partner_id=partner.id, name=name, email=email.lower(), is_admin=admin or partneradmin,
-                is_partneradmin=partneradmin)
+    user = User(
+        partner_id=partner.id,
+        name=name,
+        email=email.lower(),
+        is_admin=admin or partneradmin,
+        is_partneradmin=partneradmin,
+    )
     session.add(user)
     session.flush()
     return user
 
 
 def create_client(
-    session: Session, partner_id: int, orgnr: str, name: str, *, payroll_enabled: bool = True,
-    payout_day: int | None = None, uses_partner_altinn: bool = False, status: str = "active",
+    session: Session,
+    partner_id: int,
+    orgnr: str,
+    name: str,
+    *,
+    payroll_enabled: bool = True,
+    payout_day: int | None = None,
+    uses_partner_altinn: bool = False,
+    status: str = "active",
 ) -> Client:
     if not is_valid_orgnr(orgnr):
-        raise ProblemError(422, "invalid-orgnr", "Invalid organisation number",
-                           f"{orgnr!r} is not a valid organisasjonsnummer (mod 11).")
+        raise ProblemError(
+            422,
+            "invalid-orgnr",
+            "Invalid organisation number",
+            f"{orgnr!r} is not a valid organisasjonsnummer (mod 11).",
+        )
     duplicate = session.execute(
         select(Client.id).where(Client.partner_id == partner_id, Client.orgnr == orgnr)
     ).first()
     if duplicate:
-        raise ProblemError(409, "duplicate-client", "Client exists",
-                           f"A client with orgnr {orgnr} already exists.")
-    client = Client(partner_id=partner_id, orgnr=orgnr, name=name, payroll_enabled=payroll_enabled,
-                    payout_day=payout_day, uses_partner_altinn=uses_partner_altinn, status=status)
+        raise ProblemError(
+            409, "duplicate-client", "Client exists", f"A client with orgnr {orgnr} already exists."
+        )
+    client = Client(
+        partner_id=partner_id,
+        orgnr=orgnr,
+        name=name,
+        payroll_enabled=payroll_enabled,
+        payout_day=payout_day,
+        uses_partner_altinn=uses_partner_altinn,
+        status=status,
+    )
     session.add(client)
     session.flush()
     return client
@@ -57,14 +86,16 @@ def create_group(session: Session, partner_id: int, name: str) -> ClientGroup:
 def add_members(session: Session, group: ClientGroup, client_ids: list[int]) -> None:
     assert group.id is not None
     for client_id in client_ids:
-        session.add(ClientGroupMember(partner_id=group.partner_id, group_id=group.id,
-                                      client_id=client_id))
+        session.add(
+            ClientGroupMember(partner_id=group.partner_id, group_id=group.id, client_id=client_id)
+        )
 
 
 def grant(
     session: Session, partner_id: int, user_id: int, client_id: int, level: str = "full"
 ) -> AccessGrant:
-    row = AccessGrant(partner_id=partner_id, user_id=user_id, client_id=client_id,
-                      access_level=level)
+    row = AccessGrant(
+        partner_id=partner_id, user_id=user_id, client_id=client_id, access_level=level
+    )
     session.add(row)
     return row

@@ -41,8 +41,14 @@ def _sign(secret: str, payload: bytes) -> str:
 
 def encode_cursor(state: SyncState, partner_id: int, pos: Position) -> str:
     payload = json.dumps(
-        {"e": state.epoch, "p": partner_id, "s": SCHEMA_REVISION,
-         "v": pos.version, "k": pos.kind, "i": pos.id},
+        {
+            "e": state.epoch,
+            "p": partner_id,
+            "s": SCHEMA_REVISION,
+            "v": pos.version,
+            "k": pos.kind,
+            "i": pos.id,
+        },
         separators=(",", ":"),
     ).encode()
     body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
@@ -158,9 +164,13 @@ def changes(session: Session, partner_id: int, cursor: str | None, limit: int) -
 def prune_tombstones(session: Session, now: datetime | None = None) -> int:
     """Drop tombstones past retention; cursors older than them then get 410."""
     cutoff = (now or utcnow()) - TOMBSTONE_RETENTION
-    old = session.execute(
-        select(Tombstone).where(Tombstone.deleted_at < cutoff)  # type: ignore[arg-type]
-    ).scalars().all()
+    old = (
+        session.execute(
+            select(Tombstone).where(Tombstone.deleted_at < cutoff)  # type: ignore[arg-type]
+        )
+        .scalars()
+        .all()
+    )
     if not old:
         return 0
     state = session.get(SyncState, 1)

@@ -36,7 +36,11 @@ class ApiError(Exception):
 
 class ApiClient:
     def __init__(
-        self, base_url: str, token: str, *, transport: httpx.BaseTransport | None = None,
+        self,
+        base_url: str,
+        token: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -76,13 +80,27 @@ class ApiClient:
         try:
             return ChangesPage.model_validate_json(response.content)
         except ValueError as exc:
-            raise ApiError(Problem(title="Malformed answer", status=502,
-                                   detail=f"the sync feed sent a body we cannot read: {exc}")) from exc
+            raise ApiError(
+                Problem(
+                    title="Malformed answer",
+                    status=502,
+                    detail=f"the sync feed sent a body we cannot read: {exc}",
+                )
+            ) from exc
 
-    def dashboard(self, month: str, *, group: int | None = None, user: int | None = None,
-                  role: str | None = None) -> DashboardFigures:
-        params = {k: v for k, v in {"month": month, "group": group, "user": user,
-                                    "role": role}.items() if v is not None}
+    def dashboard(
+        self,
+        month: str,
+        *,
+        group: int | None = None,
+        user: int | None = None,
+        role: str | None = None,
+    ) -> DashboardFigures:
+        params = {
+            k: v
+            for k, v in {"month": month, "group": group, "user": user, "role": role}.items()
+            if v is not None
+        }
         response = self.request("GET", "/v1/dashboard", params=params)
         return DashboardFigures.model_validate_json(response.content)
 
@@ -100,5 +118,8 @@ def _problem_of(response: httpx.Response) -> Problem:
         return Problem.model_validate(response.json())
     except ValueError:
         text = response.text[:200].strip()
-        return Problem(title=response.reason_phrase or "HTTP error", status=response.status_code,
-                       detail=text or None)
+        return Problem(
+            title=response.reason_phrase or "HTTP error",
+            status=response.status_code,
+            detail=text or None,
+        )

@@ -143,8 +143,9 @@ class Syncer:
                 ).scalar_one()
                 # Same columns and primary key as the live table, so staged upserts dedupe.
                 conn.exec_driver_sql(
-                    ddl.replace(f"CREATE TABLE {name}", f'CREATE TABLE "{STAGE_PREFIX}{name}"', 1)
-                    .replace(f'CREATE TABLE "{name}"', f'CREATE TABLE "{STAGE_PREFIX}{name}"', 1)
+                    ddl.replace(
+                        f"CREATE TABLE {name}", f'CREATE TABLE "{STAGE_PREFIX}{name}"', 1
+                    ).replace(f'CREATE TABLE "{name}"', f'CREATE TABLE "{STAGE_PREFIX}{name}"', 1)
                 )
             conn.exec_driver_sql("DELETE FROM meta WHERE key = 'staging_cursor'")
 

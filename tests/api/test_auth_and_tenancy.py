@@ -64,8 +64,9 @@ def test_clients_of_another_partner_are_404(two_firms) -> None:  # type: ignore[
 
 def test_dashboard_with_another_partners_user_is_404(two_firms) -> None:  # type: ignore[no-untyped-def]
     api, a, b = two_firms
-    r = api.get("/v1/dashboard", params={"month": "2026-10", "user": b.admin_id},
-                headers=auth(a.token))
+    r = api.get(
+        "/v1/dashboard", params={"month": "2026-10", "user": b.admin_id}, headers=auth(a.token)
+    )
     assert r.status_code == 404
 
 
@@ -83,9 +84,20 @@ def test_sync_feed_shows_only_own_partner(two_firms) -> None:  # type: ignore[no
 
 def test_payroll_events_cannot_touch_another_partners_client(two_firms) -> None:  # type: ignore[no-untyped-def]
     api, a, b = two_firms
-    r = api.post("/v1/payroll-events", headers=auth(a.token), json={"payroll_runs": [
-        {"client_orgnr": b.orgnrs[0], "external_ref": "x1", "period": "2026-10",
-         "pay_date": "2026-10-20"}]})
+    r = api.post(
+        "/v1/payroll-events",
+        headers=auth(a.token),
+        json={
+            "payroll_runs": [
+                {
+                    "client_orgnr": b.orgnrs[0],
+                    "external_ref": "x1",
+                    "period": "2026-10",
+                    "pay_date": "2026-10-20",
+                }
+            ]
+        },
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["payroll_runs"] == 0

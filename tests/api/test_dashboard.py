@@ -31,17 +31,26 @@ def amelding(orgnr: str, period: str, mid: str, salaries: list[str], ended: str 
     recipients = [
         AmeldingRecipient(
             national_id=NIDS[i],
-            employments=[AmeldingEmployment(
-                arbeidsforhold_id="a1", start_date=date(2020, 1, 1),
-                end_date=date.fromisoformat(ended) if ended and i == 1 else None)],
+            employments=[
+                AmeldingEmployment(
+                    arbeidsforhold_id="a1",
+                    start_date=date(2020, 1, 1),
+                    end_date=date.fromisoformat(ended) if ended and i == 1 else None,
+                )
+            ],
             salary_lines=[("fastloenn", Decimal(s))],
             withholding=(Decimal(s) * Decimal("0.3")).to_integral_value(),
         )
         for i, s in enumerate(salaries)
     ]
-    doc = AmeldingDocument(period=period, meldings_id=mid, opplysningspliktig=orgnr,
-                           virksomhet=orgnr, payout_date=date.fromisoformat(period + "-20"),
-                           recipients=recipients)
+    doc = AmeldingDocument(
+        period=period,
+        meldings_id=mid,
+        opplysningspliktig=orgnr,
+        virksomhet=orgnr,
+        payout_date=date.fromisoformat(period + "-20"),
+        recipients=recipients,
+    )
     return json.dumps(amelding_to_json(doc)).encode()
 
 
@@ -56,15 +65,20 @@ def portfolio_db(db: Database):  # type: ignore[no-untyped-def]
         portfolio.grant(s, t.partner_id, t.staff_id, c1).role = "ansvarlig"
         portfolio.grant(s, t.partner_id, t.staff_id, c2)
         # Month M: c0 two employees (one left on 2026-09-30 → not active in October), c1 one.
-        import_amelding(s, t.partner_id, amelding(ORGNRS[0], M, "m0", ["40000", "35000.50"],
-                                                  ended="2026-09-30"), "m0.json")
+        import_amelding(
+            s,
+            t.partner_id,
+            amelding(ORGNRS[0], M, "m0", ["40000", "35000.50"], ended="2026-09-30"),
+            "m0.json",
+        )
         import_amelding(s, t.partner_id, amelding(ORGNRS[1], M, "m1", ["52000"]), "m1.json")
         # Month M-1: c0 received, c1 rejected, c2 missing.
         import_amelding(s, t.partner_id, amelding(ORGNRS[0], PREV, "p0", ["40000"]), "p0.json")
         import_amelding(s, t.partner_id, amelding(ORGNRS[1], PREV, "p1", ["52000"]), "p1.json")
         p1 = s.execute(select(Amelding).where(Amelding.meldings_id == "p1")).scalar_one()
-        set_status(s, p1, AmeldingStatusIn(status="avvist",
-                                           deviations=[{"alvorlighetsgrad": "avvisning"}]))
+        set_status(
+            s, p1, AmeldingStatusIn(status="avvist", deviations=[{"alvorlighetsgrad": "avvisning"}])
+        )
         group_id = group.id
     return db, t, group_id
 

@@ -34,8 +34,11 @@ def firm(db: Database):  # type: ignore[no-untyped-def]
 
 
 def post(api: TestClient, data: bytes, name: str, kind: str = "json"):  # type: ignore[no-untyped-def]
-    return api.post("/v1/amelding", content=data,
-                    headers={"Content-Type": f"application/{kind}", "X-Filename": name})
+    return api.post(
+        "/v1/amelding",
+        content=data,
+        headers={"Content-Type": f"application/{kind}", "X-Filename": name},
+    )
 
 
 def test_skatteetaten_example_yields_the_hand_worked_figures(firm) -> None:  # type: ignore[no-untyped-def]
@@ -63,9 +66,15 @@ def test_skatteetaten_example_yields_the_hand_worked_figures(firm) -> None:  # t
     assert body["withholding_ore"] == 1_702_200
     assert body["aga_ore"] == 3_460_500
     with db.reading() as s:
-        month = s.execute(select(ClientMonth).where(ClientMonth.client_id == client.id)).scalar_one()
-        assert (month.month, month.active_employees, month.salary_paid_ore,
-                month.amelding_status) == ("2026-01", 1, 2_398_950, "mottatt")
+        month = s.execute(
+            select(ClientMonth).where(ClientMonth.client_id == client.id)
+        ).scalar_one()
+        assert (
+            month.month,
+            month.active_employees,
+            month.salary_paid_ore,
+            month.amelding_status,
+        ) == ("2026-01", 1, 2_398_950, "mottatt")
         employee = s.execute(select(Employee)).scalar_one()
         assert employee.national_id == "08842199736"
 
@@ -102,9 +111,11 @@ def test_replacement_message_replaces(firm) -> None:  # type: ignore[no-untyped-
         (b"hello, not a file", ""),
         (b"[1, 2, 3]", ""),
         (b'{"foo": {}}', "leveranse"),
-        (b'{"leveranse": {"kalendermaaned": "2026-13", "meldingsId": "x", '
-         b'"opplysningspliktig": {"norskIdentifikator": "211785462"}, "oppgave": {}}}',
-         "kalendermaaned"),
+        (
+            b'{"leveranse": {"kalendermaaned": "2026-13", "meldingsId": "x", '
+            b'"opplysningspliktig": {"norskIdentifikator": "211785462"}, "oppgave": {}}}',
+            "kalendermaaned",
+        ),
     ],
 )
 def test_bad_files_are_refused_with_file_and_field(firm, content, field_part) -> None:  # type: ignore[no-untyped-def]
@@ -119,8 +130,9 @@ def test_bad_files_are_refused_with_file_and_field(firm, content, field_part) ->
         assert s.execute(select(Amelding)).first() is None
 
 
-def test_cli_imports_good_files_and_reports_bad_ones(sqlite_db: Database, tmp_path: Path,
-                                                     capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_imports_good_files_and_reports_bad_ones(
+    sqlite_db: Database, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
     data = example_bytes()
     tenant = make_tenant(sqlite_db, "Alfa", ["211785462"])
     good = tmp_path / "good.json"
@@ -128,22 +140,34 @@ def test_cli_imports_good_files_and_reports_bad_ones(sqlite_db: Database, tmp_pa
     broken = json.loads(data)
     broken["leveranse"]["meldingsId"] = "m-2"
     broken["leveranse"]["oppgave"]["virksomhet"][0]["inntektsmottaker"][0]["forskuddstrekk"][0][
-        "beloep"] = "abc"
+        "beloep"
+    ] = "abc"
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(broken))
     missing = tmp_path / "missing.json"
-    rc = api_cli(["import-amelding", "--db", str(sqlite_db.url.removeprefix("sqlite:///")),
-                  str(bad), str(good), str(missing)])
+    rc = api_cli(
+        [
+            "import-amelding",
+            "--db",
+            str(sqlite_db.url.removeprefix("sqlite:///")),
+            str(bad),
+            str(good),
+            str(missing),
+        ]
+    )
     out, err = capsys.readouterr()
     assert rc == 1
     assert "good.json: 2026-01 211785462" in out
-    assert "bad.json: leveranse.oppgave.virksomhet[0].inntektsmottaker[0].forskuddstrekk[0]" \
-           ".beloep" in err
+    assert (
+        "bad.json: leveranse.oppgave.virksomhet[0].inntektsmottaker[0].forskuddstrekk[0]"
+        ".beloep" in err
+    )
     assert "missing.json: cannot read" in err
     assert "2 of 3 files not imported" in err
     with sqlite_db.reading() as s:
         assert [a.meldings_id for a in s.execute(select(Amelding)).scalars()] == [
-            json.loads(data)["leveranse"]["meldingsId"]]
+            json.loads(data)["leveranse"]["meldingsId"]
+        ]
     assert tenant.partner_id
 
 
@@ -152,39 +176,67 @@ def test_payroll_events_upsert_and_set_roles(firm) -> None:  # type: ignore[no-u
     with db.transaction() as s:
         for uid in (tenant.admin_id, tenant.staff_id):
             portfolio.grant(s, tenant.partner_id, uid, tenant.client_ids[0])
-    run = {"client_orgnr": ORGNRS[0], "external_ref": "run-1", "period": "2026-10",
-           "pay_date": "2026-10-20", "status": "closed", "run_by_email": "staff@alfa.example",
-           "payslip_count": 4, "payslips_sent": 4, "auto_tax_card": True, "auto_payslip": True}
+    run = {
+        "client_orgnr": ORGNRS[0],
+        "external_ref": "run-1",
+        "period": "2026-10",
+        "pay_date": "2026-10-20",
+        "status": "closed",
+        "run_by_email": "staff@alfa.example",
+        "payslip_count": 4,
+        "payslips_sent": 4,
+        "auto_tax_card": True,
+        "auto_payslip": True,
+    }
     events = {
         "payroll_runs": [run],
         "expense_claims": [
-            {"client_orgnr": ORGNRS[0], "external_ref": f"c{i}", "registered_on": "2026-10-0"
-             f"{i + 1}"} for i in range(3)],
-        "absences": [{"client_orgnr": ORGNRS[0], "external_ref": "a1",
-                      "registered_on": "2026-10-15"},
-                     {"client_orgnr": "000000000", "external_ref": "a2",
-                      "registered_on": "2026-10-15"}],
+            {
+                "client_orgnr": ORGNRS[0],
+                "external_ref": f"c{i}",
+                "registered_on": f"2026-10-0{i + 1}",
+            }
+            for i in range(3)
+        ],
+        "absences": [
+            {"client_orgnr": ORGNRS[0], "external_ref": "a1", "registered_on": "2026-10-15"},
+            {"client_orgnr": "000000000", "external_ref": "a2", "registered_on": "2026-10-15"},
+        ],
     }
     r = api.post("/v1/payroll-events", json=events)
     assert r.status_code == 200
-    assert r.json() == {"payroll_runs": 1, "expense_claims": 3, "absences": 1, "errors": [
-        {"section": "absences", "index": 1, "detail": "no client with orgnr 000000000"}]}
+    assert r.json() == {
+        "payroll_runs": 1,
+        "expense_claims": 3,
+        "absences": 1,
+        "errors": [{"section": "absences", "index": 1, "detail": "no client with orgnr 000000000"}],
+    }
     # Resending the same batch is harmless (upsert by external_ref).
     assert api.post("/v1/payroll-events", json=events).status_code == 200
     with db.reading() as s:
         month = s.execute(select(ClientMonth)).scalar_one()
         roles = dict(s.execute(select(AccessGrant.user_id, AccessGrant.role)).all())
-    assert (month.payslips_sent, month.claims, month.absences, month.auto_steps,
-            month.total_steps) == (4, 3, 1, 2, 5)
+    assert (
+        month.payslips_sent,
+        month.claims,
+        month.absences,
+        month.auto_steps,
+        month.total_steps,
+    ) == (4, 3, 1, 2, 5)
     assert roles == {tenant.staff_id: "ansvarlig", tenant.admin_id: "medarbeider"}
 
     # A later run by the admin moves ansvarlig; a manual override sticks.
     with db.transaction() as s:
-        grant = s.execute(select(AccessGrant).where(AccessGrant.user_id == tenant.staff_id)
-                          ).scalar_one()
+        grant = s.execute(
+            select(AccessGrant).where(AccessGrant.user_id == tenant.staff_id)
+        ).scalar_one()
         grant.role, grant.role_source = "ansvarlig", "manual"
-    later = run | {"external_ref": "run-2", "period": "2026-11", "pay_date": "2026-11-20",
-                   "run_by_email": "admin@alfa.example"}
+    later = run | {
+        "external_ref": "run-2",
+        "period": "2026-11",
+        "pay_date": "2026-11-20",
+        "run_by_email": "admin@alfa.example",
+    }
     assert api.post("/v1/payroll-events", json={"payroll_runs": [later]}).status_code == 200
     with db.reading() as s:
         roles = dict(s.execute(select(AccessGrant.user_id, AccessGrant.role)).all())

@@ -54,7 +54,8 @@ def test_incremental_feed_collapses_to_latest_state(firm) -> None:  # type: igno
             s.get(Client, tenant.client_ids[0]).name = name  # type: ignore[union-attr]
     changes, cursor2, _ = pull_all(api, cursor)
     assert [(c["kind"], c["id"], c["data"]["name"]) for c in changes] == [
-        ("client", tenant.client_ids[0], "Siste navn")]
+        ("client", tenant.client_ids[0], "Siste navn")
+    ]
     again, _, _ = pull_all(api, cursor2)
     assert again == []
 
@@ -62,15 +63,17 @@ def test_incremental_feed_collapses_to_latest_state(firm) -> None:  # type: igno
 def test_delete_leaves_a_tombstone_in_the_feed(firm) -> None:  # type: ignore[no-untyped-def]
     api, tenant, db = firm
     with db.transaction() as s:
-        grant = AccessGrant(partner_id=tenant.partner_id, user_id=tenant.staff_id,
-                            client_id=tenant.client_ids[1])
+        grant = AccessGrant(
+            partner_id=tenant.partner_id, user_id=tenant.staff_id, client_id=tenant.client_ids[1]
+        )
         s.add(grant)
     _, cursor, _ = pull_all(api)
     with db.transaction() as s:
         s.delete(s.get(AccessGrant, grant.id))
     changes, _, _ = pull_all(api, cursor)
     assert [(c["kind"], c["id"], c["op"]) for c in changes] == [
-        ("access_grant", grant.id, "delete")]
+        ("access_grant", grant.id, "delete")
+    ]
 
 
 def test_one_transaction_has_one_version(firm) -> None:  # type: ignore[no-untyped-def]

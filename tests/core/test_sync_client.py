@@ -105,7 +105,9 @@ def test_interrupted_incremental_sync_resumes_without_loss_or_duplicates(
             syncer.sync()
         conn = sqlite3.connect(cache.path)
         renamed = conn.execute("SELECT count(*) FROM client WHERE name LIKE 'Endret %'").fetchone()
-        gone = 2 - conn.execute("SELECT count(*) FROM access_grant WHERE id IN (1, 2)").fetchone()[0]
+        gone = (
+            2 - conn.execute("SELECT count(*) FROM access_grant WHERE id IN (1, 2)").fetchone()[0]
+        )
         assert renamed[0] + gone < len(ORGNRS) + 2  # stopped part-way
         while True:
             try:

@@ -1,0 +1,892 @@
+"""A realistic, deterministic demo portfolio for an accounting firm, built the real way.
+
+``generate_demo`` creates one partner ("Nordlys Regnskap AS") with its users, N client companies,
+groups and access grants, and then 24 months of payroll history per client: one a-melding per
+client and month (built with :class:`AmeldingDocument`, serialised with ``amelding_to_json`` and
+imported through ``import_amelding``, exactly like an uploaded file), Skatteetaten's feedback
+(``set_status``), payroll runs, travel & expense claims and absences (``apply_events``).
+
+Determinism: everything is drawn from ``random.Random`` instances seeded from ``seed`` (one for the
+portfolio, one per client for its history), never from the clock or ``uuid4``, so the same seed
+and ``end_month`` give the same firm, clients, people, amounts, meldingsIds and files. Only the API
+token and database timestamps differ between runs.
+
+Scale: clients are processed in chunks (``CHUNK_CLIENTS``); for each chunk the 24 months are
+written one transaction per month, and only that chunk's people are held in memory, so 10,000
+clients work in bounded memory. With ``out_dir`` every imported file is also written there, with
+a ``manifest.json`` that says which files were replaced by which (see ``_Manifest``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import select
+
+from partner_api.amelding.store import import_amelding, set_status
+from partner_api.amelding.write import (
+    AmeldingDocument,
+    AmeldingEmployment,
+    AmeldingRecipient,
+    amelding_to_json,
+)
+from partner_api.db import Database
+from partner_api.demo import names
+from partner_api.identifiers import make_orgnr, make_synthetic_national_id
+from partner_api.models import Amelding, Partner, User
+from partner_api.norwegian_calendar import (
+    amelding_deadline,
+    is_working_day,
+    last_complete_month,
+    month_add,
+    parse_period,
+    period_bounds,
+)
+from partner_api.services import portfolio
+from partner_api.services.payroll_events import apply_events
+from partner_api.services.tokens import create_token
+from partner_api.wire import (
+    AbsenceIn,
+    AmeldingStatusIn,
+    ExpenseClaimIn,
+    PayrollEventsIn,
+    PayrollRunIn,
+)
+
+__all__ = ["HISTORY_MONTHS", "DemoResult", "Progress", "generate_demo"]
+
+HISTORY_MONTHS = 24
+CHUNK_CLIENTS = 250  # clients whose history is built together (memory bound, batch size)
+SETUP_CHUNK = 1000  # clients created per transaction
+EVENTS_PER_BATCH = 5000  # PayrollEventsIn's list limit
+LAST_DAY = 31  # payout_day meaning "the last (working) day of the month"
+
+Progress = Callable[[str, int, int], None]
+
+_CENT = Decimal("0.01")
+_ZERO = Decimal(0)
+
+# AGA zone → rate (%), and how common each zone is among clients (DOMAIN.md).
+_AGA_RATES = {"1": "14.1", "1a": "10.6", "2": "10.6", "3": "6.4", "4": "5.1", "4a": "7.9",
+              "5": "0"}
+_ZONE_WEIGHTS = {"1": 70, "1a": 4, "2": 8, "3": 5, "4": 6, "4a": 4, "5": 3}
+_PAYOUT_DAY_WEIGHTS = {20: 36, 25: 34, LAST_DAY: 20, 15: 4, 10: 3, 12: 1, 28: 2}
+
+_STEPS = ("auto_tax_card", "auto_payslip", "auto_amelding", "auto_payment", "auto_posting")
+
+_ABSENCE_SEASON = {1: 1.4, 2: 1.5, 3: 1.3, 4: 1.0, 5: 0.9, 6: 0.8, 7: 0.4, 8: 0.8, 9: 1.0,
+                   10: 1.2, 11: 1.3, 12: 1.2}
+_CLAIM_SEASON = {7: 0.5, 12: 0.8}
+
+_REJECTIONS: tuple[dict[str, str], ...] = (
+    {"kode": "ugyldigNorskIdentifikator", "alvorlighetsgrad": "avvisning",
+     "beskrivelse": "Inntektsmottaker har et fødselsnummer eller d-nummer som ikke finnes."},
+    {"kode": "opplysningspliktigErIkkeHovedenhet", "alvorlighetsgrad": "avvisning",
+     "beskrivelse": "Opplysningspliktig er ikke registrert som hovedenhet i Enhetsregisteret."},
+    {"kode": "manglendeArbeidsforhold", "alvorlighetsgrad": "avvisning",
+     "beskrivelse": "Inntekt er rapportert uten at det finnes et aktivt arbeidsforhold."},
+    {"kode": "feilKalendermaaned", "alvorlighetsgrad": "avvisning",
+     "beskrivelse": "Kalendermåneden ligger frem i tid."},
+)
+_WARNINGS: tuple[dict[str, str], ...] = (
+    {"kode": "stillingsprosentMangler", "alvorlighetsgrad": "oeyeblikkelig",
+     "beskrivelse": "Stillingsprosent mangler for et ordinært arbeidsforhold."},
+    {"kode": "yrkeskodeUtgaatt", "alvorlighetsgrad": "retningslinje",
+     "beskrivelse": "Yrkeskoden er utgått; bruk en gyldig STYRK-kode."},
+    {"kode": "timerPerUkeUrimelig", "alvorlighetsgrad": "retningslinje",
+     "beskrivelse": "Antall timer per uke er uvanlig høyt for en full stilling."},
+)
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What ``generate_demo`` built. ``email``/``token`` log in as a partneradmin."""
+
+    email: str
+    token: str
+    partner_id: int
+    clients: int
+    users: int
+    end_month: str
+    start_month: str = ""
+    seed: int = 1
+    ameldinger: int = 0  # documents imported, replaced ones included
+    employees: int = 0  # employee rows (one per person per client)
+    payroll_runs: int = 0
+    expense_claims: int = 0
+    absences: int = 0
+    out_dir: Path | None = None
+    manifest: Path | None = None
+
+
+# ---- the portfolio plan (drawn from the portfolio rng) -------------------------------------
+
+
+@dataclass(slots=True)
+class _UserPlan:
+    name: str
+    email: str
+    partneradmin: bool
+    active: bool
+    team: int  # -1: not in an accountant team (partneradmins, inactive)
+    id: int | None = None
+
+
+@dataclass(slots=True)
+class _ClientPlan:
+    index: int
+    orgnr: str
+    sub_orgnr: str  # the virksomhet (sub-unit) the a-meldinger report under
+    name: str
+    payroll_enabled: bool
+    payout_day: int | None
+    uses_partner_altinn: bool
+    status: str
+    zone: str
+    farm: bool
+    size: int
+    first_month: int  # index into the history of its first payroll month
+    last_month: int  # index of its last payroll month (< first_month: no payroll)
+    primary: int  # user index of the usual payroll runner
+    grants: list[tuple[int, str]] = field(default_factory=list)  # (user index, level)
+    valid_until: dict[int, date] = field(default_factory=dict)  # user index → grant expiry
+    handover: tuple[int, int] | None = None  # (month index, new primary user index)
+    special: dict[int, str] = field(default_factory=dict)  # month index → avvist|missing|correction
+    id: int | None = None
+
+    def has_payroll(self, month: int) -> bool:
+        return self.payroll_enabled and self.first_month <= month <= self.last_month
+
+    def runners(self) -> list[int]:
+        """Users who may run payroll here (full or payroll access), primary first."""
+        others = [u for u, level in self.grants if level != "read" and u != self.primary]
+        return [self.primary, *others]
+
+
+def _weighted(rng: random.Random, weights: dict[Any, int]) -> Any:
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+def _meldings_id(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _plan_users(rng: random.Random, count: int) -> list[_UserPlan]:
+    taken: set[str] = set()
+    people: list[str] = []
+    while len(people) < count:
+        name = names.FIRST_USER if not people else names.person_name(rng)
+        local = names.email_local_part(name)
+        if local in taken:
+            continue
+        taken.add(local)
+        people.append(name)
+    admins = max(1, count // 10)  # ~10 %: the first user and a few managers
+    users: list[_UserPlan] = []
+    accountant_no = 0
+    for i, name in enumerate(people):
+        email = f"{names.email_local_part(name)}@{names.FIRM_DOMAIN}"
+        partneradmin = i <= admins
+        active = not (count >= 10 and i == count - 1)  # one former employee
+        team = -1
+        if active and not partneradmin:
+            team = accountant_no // 5
+            accountant_no += 1
+        users.append(_UserPlan(name, email, partneradmin, active, team))
+    return users
+
+
+def _plan_clients(
+    rng: random.Random, count: int, users: list[_UserPlan], taken_orgnrs: set[str]
+) -> list[_ClientPlan]:
+    def new_orgnr() -> str:
+        while True:
+            orgnr = make_orgnr(rng)
+            if orgnr not in taken_orgnrs:
+                taken_orgnrs.add(orgnr)
+                return orgnr
+
+    hostile = names.HOSTILE_NAMES if count >= 60 else names.HOSTILE_NAMES[:3]
+    hostile_at = dict(zip(rng.sample(range(count), min(len(hostile), count)), hostile,
+                          strict=False))
+    seen_names: set[str] = set(hostile)
+
+    active = [i for i, u in enumerate(users) if u.active]
+    accountants = [i for i in active if not users[i].partneradmin]
+    admins = [i for i in active if users[i].partneradmin]
+    # Workload: seniors carry more clients; partneradmins run only a few themselves.
+    weight = {i: rng.uniform(0.5, 1.6) for i in accountants}
+    weight.update({i: 0.25 for i in admins})
+    by_team: dict[int, list[int]] = {}
+    for i in accountants:
+        by_team.setdefault(users[i].team, []).append(i)
+    candidates = list(weight)
+    cand_weights = [weight[i] for i in candidates]
+
+    plans: list[_ClientPlan] = []
+    for index in range(count):
+        farm = index not in hostile_at and rng.random() < 0.06
+        name = hostile_at.get(index)
+        if name is None:
+            for attempt in range(60):
+                name = names.farm_name(rng) if farm else names.company_name(rng)
+                if attempt >= 40:
+                    name = f"{name.rsplit(' ', 1)[0]} {rng.choice(('Vest', 'Øst', 'Nord', 'Sør'))}"
+                    name += f" {rng.randint(2, 99)} AS"
+                if name not in seen_names:
+                    break
+            seen_names.add(name)
+        assert name is not None
+        payroll = rng.random() < 0.92
+        archived = rng.random() < 0.03
+        size = min(150, max(2, round(rng.lognormvariate(2.9, 0.9))))
+        first = 0 if rng.random() < 0.9 else rng.randint(1, HISTORY_MONTHS - 4)
+        last = HISTORY_MONTHS - 1
+        if archived:
+            last = rng.randint(min(first + 2, HISTORY_MONTHS - 3), HISTORY_MONTHS - 3)
+        primary = rng.choices(candidates, weights=cand_weights)[0]
+        plan = _ClientPlan(
+            index=index, orgnr=new_orgnr(), sub_orgnr=new_orgnr(), name=name,
+            payroll_enabled=payroll,
+            payout_day=_weighted(rng, _PAYOUT_DAY_WEIGHTS) if payroll else None,
+            uses_partner_altinn=not archived and rng.random() < 0.35,
+            status="archived" if archived else "active",
+            zone=_weighted(rng, _ZONE_WEIGHTS), farm=farm, size=size,
+            first_month=first, last_month=last if payroll else -1, primary=primary,
+        )
+        plan.grants.append((primary, "full" if rng.random() < 0.8 else "payroll"))
+        team = by_team.get(users[primary].team, accountants) if users[primary].team >= 0 \
+            else accountants
+        mates = [u for u in team if u != primary]
+        extra = rng.choices((0, 1, 2, 3), weights=(30, 40, 20, 10))[0]
+        for u in rng.sample(mates, min(extra, len(mates))):
+            level = rng.choices(("payroll", "full", "read"), weights=(60, 20, 20))[0]
+            plan.grants.append((u, level))
+        if len(plan.grants) < 4 and rng.random() < 0.25:
+            boss = [a for a in admins if a != primary]
+            if boss:
+                plan.grants.append((rng.choice(boss), "read" if rng.random() < 0.6 else "full"))
+        for u, _level in plan.grants[1:]:
+            if rng.random() < 0.02:  # temporary access (a stand-in), with an expiry
+                plan.valid_until[u] = date(2000, 1, 1)  # fixed up once end_month is known
+        runners = plan.runners()
+        if payroll and len(runners) > 1 and plan.last_month - plan.first_month >= 3 \
+                and rng.random() < 0.12:
+            plan.handover = (rng.randint(plan.first_month + 1, plan.last_month),
+                             rng.choice(runners[1:]))
+        plans.append(plan)
+    return plans
+
+
+def _plan_specials(rng: random.Random, plans: list[_ClientPlan]) -> None:
+    """Rejected, missing and corrected a-meldinger in the last two months (at least one each)."""
+    last = HISTORY_MONTHS - 1
+    for month in (last - 1, last):
+        eligible = [p for p in plans
+                    if p.status == "active" and p.has_payroll(month) and p.last_month == last]
+        n = len(eligible)
+        picks = rng.sample(eligible, n)
+        counts = (("avvist", max(1, round(n * 0.015))), ("missing", max(1, round(n * 0.01))),
+                  ("correction", max(1, round(n * 0.01))))
+        at = 0
+        for kind, k in counts:
+            for plan in picks[at : at + k]:
+                plan.special[month] = kind
+            at += k
+
+
+# ---- one client's history (drawn from its own rng) ----------------------------------------
+
+
+@dataclass(slots=True)
+class _Person:
+    national_id: str
+    job_id: str
+    start: date
+    end: date | None
+    percent: Decimal
+    annual: Decimal  # full-time yearly salary (fastloenn); 0 for hourly staff
+    hourly_rate: Decimal  # 0 for salaried staff
+    avg_hours: float
+    tax_rate: float
+
+
+@dataclass(slots=True)
+class _Doc:
+    file_name: str
+    data: bytes
+    meldings_id: str
+    replaces: str | None
+    replaced_by: str | None = None
+    feedback: AmeldingStatusIn | None = None  # Skatteetaten's answer, recorded after import
+    final_status: str = "mottatt"
+
+
+@dataclass(slots=True)
+class _Month:
+    docs: list[_Doc] = field(default_factory=list)
+    missing: bool = False
+    run: PayrollRunIn | None = None
+    claims: list[ExpenseClaimIn] = field(default_factory=list)
+    absences: list[AbsenceIn] = field(default_factory=list)
+
+
+def _money(value: Decimal | float) -> Decimal:
+    return Decimal(value).quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    if lam <= 0:
+        return 0
+    if lam > 30:
+        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
+    limit, k, p = math.exp(-lam), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+def _pay_date(period: str, payout_day: int) -> date:
+    """The payout day in ``period``, moved back to a working day (salary is paid early)."""
+    first, last = period_bounds(period)
+    day = last if payout_day >= last.day else first.replace(day=payout_day)
+    while not is_working_day(day):
+        day -= timedelta(days=1)
+    return day
+
+
+def _day_in(rng: random.Random, period: str) -> date:
+    first, last = period_bounds(period)
+    return first + timedelta(days=rng.randrange(last.day))
+
+
+class _ClientHistory:
+    """Employees, salaries and events of one client, month by month."""
+
+    def __init__(self, plan: _ClientPlan, seed: int, months: Sequence[str],
+                 users: list[_UserPlan]) -> None:
+        self.plan = plan
+        self.months = months
+        self.users = users
+        self.rng = rng = random.Random(f"partner-demo/{seed}/client/{plan.index}")
+        self.people: list[_Person] = []
+        self.job_no = 0
+        self.taken_ids: set[str] = set()
+        self.leave_p = rng.uniform(0.004, 0.02)
+        self.growth = rng.gauss(0.002, 0.006)
+        self.hourly_share = rng.choice((0.0, 0.05, 0.1, 0.3, 0.7)) if plan.size > 3 else 0.0
+        self.bonus = rng.random() < 0.2
+        level = rng.uniform(0.4, 0.95)
+        self.auto_since = {
+            step: (0 if rng.random() < level
+                   else rng.randint(1, HISTORY_MONTHS - 1) if rng.random() < 0.3
+                   else HISTORY_MONTHS)
+            for step in _STEPS
+        }
+        self.rates = Decimal(_AGA_RATES[plan.zone])
+        self.employees_created = 0
+
+    # -- people --
+
+    def _new_person(self, start: date) -> _Person:
+        rng = self.rng
+        while True:
+            nid = make_synthetic_national_id(rng, (1957, 2006))
+            if nid not in self.taken_ids:
+                self.taken_ids.add(nid)
+                break
+        self.job_no += 1
+        hourly = rng.random() < self.hourly_share
+        annual = Decimal(min(1_080_000, max(360_000, round(rng.lognormvariate(13.23, 0.22)))))
+        if hourly:
+            percent = Decimal(rng.choice((0, 20, 40, 50)))
+            rate = Decimal(rng.randint(19000, 34000)) / 100
+            hours = rng.uniform(15, 150)
+            monthly = float(rate) * hours
+            tax = 0.18 + monthly / 60_000 * 0.15
+            return _Person(nid, f"AF{self.job_no:04d}", start, None, percent, _ZERO, rate, hours,
+                           min(0.4, max(0.1, tax + rng.gauss(0, 0.02))))
+        percent = Decimal(100) if rng.random() < 0.85 else Decimal(rng.choice((40, 50, 60, 80)))
+        tax = 0.2 + (float(annual) - 300_000) / 1_000_000 * 0.25 + rng.gauss(0, 0.02)
+        return _Person(nid, f"AF{self.job_no:04d}", start, None, percent, annual, _ZERO, 0.0,
+                       min(0.42, max(0.12, tax)))
+
+    def _populate(self, period: str) -> None:
+        first, _ = period_bounds(period)
+        for _ in range(self.plan.size):
+            start = first - timedelta(days=self.rng.randint(20, 5500))
+            self.people.append(self._new_person(start))
+
+    def _turnover(self, mi: int, period: str) -> None:
+        rng = self.rng
+        first, last = period_bounds(period)
+        active = [p for p in self.people if p.end is None]
+        for p in active:
+            if rng.random() < self.leave_p:
+                p.end = max(p.start, _day_in(rng, period))
+        target = self.plan.size * (1 + self.growth) ** (mi - self.plan.first_month)
+        lam = self.leave_p * self.plan.size + max(0.0, target - len(active)) * 0.3
+        for _ in range(min(_poisson(rng, lam), 20)):
+            self.people.append(self._new_person(_day_in(rng, period)))
+
+    # -- salary --
+
+    def _salary(self, p: _Person, period: str) -> tuple[list[tuple[str, Decimal]], Decimal]:
+        rng = self.rng
+        year, month = parse_period(period)
+        first, last = period_bounds(period)
+        start = max(p.start, first)
+        end = min(p.end, last) if p.end is not None else last
+        share = Decimal((end - start).days + 1) / Decimal(last.day)
+        lines: list[tuple[str, Decimal]] = []
+        untaxed = _ZERO
+        if p.hourly_rate:
+            hours = round(p.avg_hours * rng.uniform(0.6, 1.3) * float(share) * 2) / 2
+            lines.append(("timeloenn", _money(p.hourly_rate * Decimal(str(max(hours, 2.0))))))
+            yearly = p.hourly_rate * Decimal(p.avg_hours * 12)
+        else:
+            if month == 5 and p.start.year < year:
+                p.annual = _money(p.annual * Decimal(str(rng.uniform(1.025, 1.055))))
+            monthly = p.annual * p.percent / 100 / 12
+            lines.append(("fastloenn", _money(monthly * share)))
+            if rng.random() < 0.08:
+                hours = Decimal(rng.randint(2, 20))
+                lines.append(("overtidsgodtgjoerelse", _money(monthly / 162 * Decimal("1.4") * hours)))
+            if month == 12 and self.bonus and rng.random() < 0.7:
+                lines.append(("bonus", _money(monthly * Decimal(str(rng.uniform(0.3, 1.0))))))
+            if month == 6 and p.start.year < year and p.end is None:
+                lines.append(("trekkILoennForFerie", _money(-monthly * Decimal("1.154"))))
+            yearly = p.annual * p.percent / 100
+        if (month == 6 and p.start.year < year) or (p.end is not None and p.end <= last):
+            # Holiday pay: in June, and what has been earned when someone leaves.
+            months_earned = 12 if month == 6 else month
+            holiday = _money(yearly * Decimal("0.102") * months_earned / 12)
+            if holiday > 0:
+                lines.append(("feriepenger", holiday))
+                untaxed = holiday if month == 6 else _ZERO
+        taxable = sum((b for _, b in lines), _ZERO) - untaxed
+        factor = Decimal("0.5") if month == 12 else Decimal(1)  # "halv skatt" in December
+        tax = (max(taxable, _ZERO) * Decimal(str(p.tax_rate)) * factor).to_integral_value(
+            rounding=ROUND_FLOOR)
+        return lines, tax
+
+    # -- one month --
+
+    def month(self, mi: int) -> _Month:
+        plan, rng = self.plan, self.rng
+        period = self.months[mi]
+        out = _Month()
+        if not plan.has_payroll(mi):
+            return out
+        if not self.people:
+            self._populate(period)
+        elif mi > plan.first_month:
+            self._turnover(mi, period)
+        first, last = period_bounds(period)
+        paid = [p for p in self.people if p.start <= last and (p.end is None or p.end >= first)]
+        assert plan.payout_day is not None
+        pay_date = _pay_date(period, plan.payout_day)
+
+        recipients = []
+        for p in paid:
+            lines, tax = self._salary(p, period)
+            job = AmeldingEmployment(arbeidsforhold_id=p.job_id, startdato=p.start,
+                                     sluttdato=p.end, stillingsprosent=p.percent)
+            recipients.append(AmeldingRecipient(national_id=p.national_id, employments=(job,),
+                                                salary_lines=tuple(lines), withholding=tax))
+        self.people = [p for p in self.people if p.end is None or p.end > last]
+
+        special = plan.special.get(mi)
+        if special is None and mi < HISTORY_MONTHS - 2 and rng.random() < 0.012:
+            special = "correction"
+        deadline = amelding_deadline(period)
+        delivered = datetime.combine(
+            min(pay_date + timedelta(days=rng.randint(1, 6)), deadline), time(rng.randint(7, 21)),
+            tzinfo=UTC,
+        ) + timedelta(minutes=rng.randrange(60), seconds=rng.randrange(60))
+        out.missing = special == "missing"
+        if not out.missing:
+            doc = AmeldingDocument(
+                period=period, meldings_id=_meldings_id(rng), opplysningspliktig=plan.orgnr,
+                virksomhet=plan.sub_orgnr, payout_date=pay_date, recipients=tuple(recipients),
+                aga_sone=plan.zone, aga_sats=self.rates,
+                aga_beregningskode="jordOgSkogbrukFiskeri" if plan.farm else "generelleNaeringer",
+                delivered_at=delivered,
+            )
+            if special == "correction":
+                wrong = self._wrong_version(doc)
+                first_doc = self._doc(wrong, 1)
+                if rng.random() < 0.4:
+                    first_doc.feedback = AmeldingStatusIn(status="avvist",
+                                                          deviations=[rng.choice(_REJECTIONS)])
+                fixed = self._doc(
+                    AmeldingDocument(
+                        **{**_fields(doc), "meldings_id": _meldings_id(rng),
+                           "replaces": wrong.meldings_id,
+                           "delivered_at": delivered + timedelta(days=rng.randint(1, 9),
+                                                                 hours=rng.randint(1, 6))}),
+                    2,
+                )
+                first_doc.replaced_by = fixed.meldings_id
+                first_doc.final_status = "erstattet"
+                out.docs += [first_doc, fixed]
+            else:
+                one = self._doc(doc, 1)
+                if special == "avvist":
+                    one.feedback = AmeldingStatusIn(status="avvist",
+                                                    deviations=[rng.choice(_REJECTIONS)])
+                    one.final_status = "avvist"
+                elif rng.random() < 0.01:
+                    one.feedback = AmeldingStatusIn(status="mottatt",
+                                                    deviations=[rng.choice(_WARNINGS)])
+                out.docs.append(one)
+
+        out.run = self._run(mi, period, pay_date, len(recipients), special)
+        self._events(out, period, len(paid))
+        return out
+
+    def _wrong_version(self, doc: AmeldingDocument) -> AmeldingDocument:
+        """The first, faulty delivery of a corrected month: a person forgotten or paid wrong."""
+        rng = self.rng
+        recipients = list(doc.recipients)
+        victim = rng.randrange(len(recipients))
+        if len(recipients) > 1 and rng.random() < 0.5:
+            del recipients[victim]
+        else:
+            r = recipients[victim]
+            wrong = [(b, _money(amount * Decimal("0.9"))) for b, amount in r.salary_lines]
+            recipients[victim] = AmeldingRecipient(
+                national_id=r.national_id, employments=r.employments, salary_lines=tuple(wrong),
+                withholding=r.withholding)
+        return AmeldingDocument(**{**_fields(doc), "recipients": tuple(recipients)})
+
+    def _doc(self, doc: AmeldingDocument, n: int) -> _Doc:
+        data = json.dumps(amelding_to_json(doc), ensure_ascii=False).encode()
+        return _Doc(file_name=f"{self.plan.orgnr}-{doc.period}-{n}.json", data=data,
+                    meldings_id=doc.meldings_id, replaces=doc.replaces)
+
+    def _runner(self, mi: int, month: int) -> int:
+        plan, rng = self.plan, self.rng
+        primary = plan.primary
+        if plan.handover is not None and mi >= plan.handover[0]:
+            primary = plan.handover[1]
+        others = [u for u in plan.runners() if u != primary]
+        if others and ((month == 7 and rng.random() < 0.4) or rng.random() < 0.03):
+            return rng.choice(others)  # holiday or sick leave: a colleague runs it
+        return primary
+
+    def _run(self, mi: int, period: str, pay_date: date, count: int,
+             special: str | None) -> PayrollRunIn:
+        rng = self.rng
+        _, month = parse_period(period)
+        flags = {step: mi >= since and rng.random() >= 0.03
+                 for step, since in self.auto_since.items()}
+        if special == "missing":
+            flags["auto_amelding"] = False
+        sent = count
+        if not flags["auto_payslip"] and count > 1 and rng.random() < 0.25:
+            sent -= 1  # one payslip on paper
+        reported = special not in ("missing", "avvist")
+        return PayrollRunIn(
+            client_orgnr=self.plan.orgnr, external_ref=f"lonn-{self.plan.orgnr}-{period}",
+            period=period, pay_date=pay_date, status="closed" if reported else "paid",
+            run_by_email=self.users[self._runner(mi, month)].email,
+            payslip_count=count, payslips_sent=sent, **flags,
+        )
+
+    def _events(self, out: _Month, period: str, staff: int) -> None:
+        rng = self.rng
+        _, month = parse_period(period)
+        orgnr = self.plan.orgnr
+        for n in range(_poisson(rng, staff * 0.1 * _CLAIM_SEASON.get(month, 1.0))):
+            travel = rng.random() < 0.4
+            amount = rng.randint(500, 15_000) if travel else rng.randint(150, 4_000)
+            out.claims.append(ExpenseClaimIn(
+                client_orgnr=orgnr, external_ref=f"rou-{orgnr}-{period}-{n + 1:03d}",
+                registered_on=_day_in(rng, period), kind="travel" if travel else "expense",
+                amount_ore=amount * 100 + rng.randrange(100)))
+        for n in range(_poisson(rng, staff * 0.08 * _ABSENCE_SEASON[month])):
+            r = rng.random()
+            kind, days = (("sick", rng.randint(1, 3)) if r < 0.55
+                          else ("sick_note", rng.randint(3, 20)) if r < 0.75
+                          else ("sick_child", rng.randint(1, 2)) if r < 0.9
+                          else ("leave", rng.randint(1, 10)))
+            out.absences.append(AbsenceIn(
+                client_orgnr=orgnr, external_ref=f"fravaer-{orgnr}-{period}-{n + 1:03d}",
+                registered_on=_day_in(rng, period), kind=kind, days=float(days)))
+
+
+def _fields(doc: AmeldingDocument) -> dict[str, Any]:
+    return {name: getattr(doc, name) for name in AmeldingDocument.__dataclass_fields__}
+
+
+# ---- manifest -----------------------------------------------------------------------------
+
+
+class _Manifest:
+    """``manifest.json``: every file with its meldingsId, what replaced it, client and status.
+
+    Streamed to disk (entries are written as they are made), so its size does not bound memory::
+
+        {"seed": 1, "startMonth": "...", "endMonth": "...", "partner": {...},
+         "files": [{"file", "meldingsId", "erstatterMeldingsId", "replacedBy", "orgnr",
+                    "period", "status"}, ...],
+         "missing": [{"orgnr", "period"}, ...]}
+
+    ``status`` is the message's final status (``mottatt``, ``avvist`` or ``erstattet``); a file
+    with a non-null ``replacedBy`` does not count. ``missing`` lists the active payroll clients
+    with no a-melding at all for a month.
+    """
+
+    def __init__(self, out_dir: Path, header: dict[str, Any]) -> None:
+        self.path = out_dir / "manifest.json"
+        self._tmp = out_dir / "manifest.json.partial"
+        self._fh: IO[str] = self._tmp.open("w", encoding="utf-8")
+        head = json.dumps(header, ensure_ascii=False, indent=1)
+        self._fh.write(head[:-2] + ',\n "files": [')
+        self._first = True
+        self.missing: list[dict[str, str]] = []
+
+    def add(self, doc: _Doc, orgnr: str, period: str) -> None:
+        entry = {"file": doc.file_name, "meldingsId": doc.meldings_id,
+                 "erstatterMeldingsId": doc.replaces, "replacedBy": doc.replaced_by,
+                 "orgnr": orgnr, "period": period, "status": doc.final_status}
+        self._fh.write(("\n  " if self._first else ",\n  ") + json.dumps(entry, ensure_ascii=False))
+        self._first = False
+
+    def close(self) -> None:
+        self._fh.write("\n ],\n \"missing\": ")
+        self._fh.write(json.dumps(self.missing, ensure_ascii=False))
+        self._fh.write("\n}\n")
+        self._fh.close()
+        os.replace(self._tmp, self.path)
+
+    def abort(self) -> None:
+        self._fh.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+# ---- the whole run ------------------------------------------------------------------------
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def generate_demo(
+    db: Database,
+    *,
+    clients: int = 300,
+    seed: int = 1,
+    out_dir: Path | None = None,
+    end_month: str | None = None,
+    progress: Progress | None = None,
+    users: int | None = None,
+) -> DemoResult:
+    """Build the demo portfolio in ``db`` (a fresh database) and return a partneradmin login.
+
+    ``end_month`` (``YYYY-MM``, default: the last complete month) is the last of the 24 months of
+    history. ``users`` defaults to 25 (about 1 per 50 clients for large portfolios). With
+    ``out_dir``, every imported a-melding is also written there as ``{orgnr}-{YYYY-MM}-{n}.json``
+    plus ``manifest.json``. ``progress(stage, done, total)`` is called as work completes.
+    """
+    if clients < 1:
+        raise ValueError("clients must be at least 1")
+    end = end_month or last_complete_month(date.today())
+    parse_period(end)  # ValueError for anything but YYYY-MM
+    months = [month_add(end, n - HISTORY_MONTHS + 1) for n in range(HISTORY_MONTHS)]
+    report = progress or (lambda _stage, _done, _total: None)
+
+    rng = random.Random(f"partner-demo/{seed}")
+    partner_orgnr = make_orgnr(rng)
+    user_plans = _plan_users(rng, users if users is not None else max(25, round(clients / 50)))
+    plans = _plan_clients(rng, clients, user_plans, {partner_orgnr})
+    _plan_specials(rng, plans)
+    expiry = period_bounds(month_add(end, 2))[1]
+    for plan in plans:
+        for u in plan.valid_until:
+            plan.valid_until[u] = expiry
+    altinn_ref = f"systembruker-{_meldings_id(rng)}"
+
+    with db.reading() as session:
+        if session.execute(select(User.id).where(User.email == user_plans[0].email)).first():
+            raise ValueError(f"{db.url}: the demo portfolio exists already (a fresh database "
+                             "is needed)")
+
+    partner_id = _create_portfolio(db, plans, user_plans, partner_orgnr, altinn_ref, months,
+                                   report)
+
+    manifest = None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        manifest = _Manifest(out_dir, {
+            "generator": "partner_api.demo", "seed": seed, "clients": clients,
+            "startMonth": months[0], "endMonth": end,
+            "partner": {"name": names.FIRM_NAME, "orgnr": partner_orgnr},
+        })
+    try:
+        totals = _create_history(db, partner_id, plans, user_plans, seed, months, out_dir,
+                                 manifest, report)
+    except BaseException:
+        if manifest is not None:
+            manifest.abort()
+        raise
+    if manifest is not None:
+        manifest.close()
+
+    admin = user_plans[0]
+    with db.transaction() as session:
+        user = session.get(User, admin.id)
+        assert user is not None
+        token = create_token(session, user)
+    report("ferdig", 1, 1)
+    return DemoResult(
+        email=admin.email, token=token, partner_id=partner_id, clients=clients,
+        users=len(user_plans), end_month=end, start_month=months[0], seed=seed,
+        ameldinger=totals["ameldinger"], employees=totals["employees"],
+        payroll_runs=totals["payroll_runs"], expense_claims=totals["expense_claims"],
+        absences=totals["absences"], out_dir=out_dir,
+        manifest=manifest.path if manifest is not None else None,
+    )
+
+
+def _create_portfolio(
+    db: Database, plans: list[_ClientPlan], user_plans: list[_UserPlan], partner_orgnr: str,
+    altinn_ref: str, months: list[str], report: Progress,
+) -> int:
+    with db.transaction() as session:
+        partner = portfolio.create_partner(session, names.FIRM_NAME, partner_orgnr)
+        partner.altinn_system_user_ref = altinn_ref
+        partner.altinn_status = "active"
+        for up in user_plans:
+            user = portfolio.create_user(session, partner, up.name, up.email,
+                                         partneradmin=up.partneradmin)
+            user.active = up.active
+            session.flush()
+            up.id = user.id
+        assert partner.id is not None
+        partner_id: int = partner.id
+
+    done = 0
+    for chunk in _chunks(plans, SETUP_CHUNK):
+        with db.transaction() as session:
+            for plan in chunk:
+                client = portfolio.create_client(
+                    session, partner_id, plan.orgnr, plan.name,
+                    payroll_enabled=plan.payroll_enabled, payout_day=plan.payout_day,
+                    uses_partner_altinn=plan.uses_partner_altinn, status=plan.status)
+                plan.id = client.id
+            for plan in chunk:
+                assert plan.id is not None
+                for u, level in plan.grants:
+                    user_id = user_plans[u].id
+                    assert user_id is not None
+                    row = portfolio.grant(session, partner_id, user_id, plan.id, level)
+                    row.valid_until = plan.valid_until.get(u)
+                    if not plan.payroll_enabled and u == plan.primary:
+                        # No payroll runs to derive the role from: set by hand.
+                        row.role, row.role_source = "ansvarlig", "manual"
+        done += len(chunk)
+        report("klienter", done, len(plans))
+
+    groups: dict[str, list[int]] = {
+        "Utbetaling 20.": [], "Utbetaling 25.": [], "Utbetaling siste virkedag": [],
+        "Nøkkelkunder": [], "Landbruk": [], "Nye kunder": [],
+    }
+    by_day = {20: "Utbetaling 20.", 25: "Utbetaling 25.", LAST_DAY: "Utbetaling siste virkedag"}
+    running = [p for p in plans if p.status == "active" and p.payroll_enabled]
+    key_clients = sorted(running, key=lambda p: (-p.size, p.index))[: max(1, len(running) // 20)]
+    key_ids = {p.index for p in key_clients}
+    for plan in plans:
+        assert plan.id is not None
+        if plan.payroll_enabled and plan.payout_day in by_day:
+            groups[by_day[plan.payout_day]].append(plan.id)
+        if plan.index in key_ids:
+            groups["Nøkkelkunder"].append(plan.id)
+        if plan.farm:
+            groups["Landbruk"].append(plan.id)
+        if plan.payroll_enabled and plan.first_month >= HISTORY_MONTHS - 12:
+            groups["Nye kunder"].append(plan.id)
+    with db.transaction() as session:
+        for name, ids in groups.items():
+            group = portfolio.create_group(session, partner_id, name)
+            for chunk_ids in _chunks(ids, 5000):
+                portfolio.add_members(session, group, list(chunk_ids))
+                session.flush()
+    return partner_id
+
+
+def _create_history(
+    db: Database, partner_id: int, plans: list[_ClientPlan], user_plans: list[_UserPlan],
+    seed: int, months: list[str], out_dir: Path | None, manifest: _Manifest | None,
+    report: Progress,
+) -> dict[str, int]:
+    totals = dict.fromkeys(
+        ("ameldinger", "employees", "payroll_runs", "expense_claims", "absences"), 0)
+    work = sum(1 for p in plans for mi in range(len(months)) if p.has_payroll(mi))
+    done = 0
+    report("a-meldinger", 0, work)
+    for chunk in _chunks(plans, CHUNK_CLIENTS):
+        histories = [_ClientHistory(p, seed, months, user_plans) for p in chunk if
+                     p.payroll_enabled and p.last_month >= p.first_month]
+        for mi, period in enumerate(months):
+            outputs = [(h.plan, h.month(mi)) for h in histories if h.plan.has_payroll(mi)]
+            if not outputs:
+                continue
+            events = PayrollEventsIn()
+            with db.transaction() as session:
+                for plan, out in outputs:
+                    for doc in out.docs:
+                        import_amelding(session, partner_id, doc.data, doc.file_name)
+                        if doc.feedback is not None:
+                            row = session.execute(
+                                select(Amelding).where(Amelding.partner_id == partner_id,
+                                                       Amelding.meldings_id == doc.meldings_id)
+                            ).scalar_one()
+                            set_status(session, row, doc.feedback)
+                        if out_dir is not None:
+                            (out_dir / doc.file_name).write_bytes(doc.data)
+                        if manifest is not None:
+                            manifest.add(doc, plan.orgnr, period)
+                    if out.missing and manifest is not None:
+                        manifest.missing.append({"orgnr": plan.orgnr, "period": period})
+                    if out.run is not None:
+                        events.payroll_runs.append(out.run)
+                    events.expense_claims.extend(out.claims)
+                    events.absences.extend(out.absences)
+                    totals["ameldinger"] += len(out.docs)
+                for batch in _event_batches(events):
+                    result = apply_events(session, partner_id, batch)
+                    if result.errors:
+                        raise RuntimeError(f"demo payroll events rejected: {result.errors[:3]}")
+                totals["payroll_runs"] += len(events.payroll_runs)
+                totals["expense_claims"] += len(events.expense_claims)
+                totals["absences"] += len(events.absences)
+            done += len(outputs)
+            report("a-meldinger", done, work)
+        totals["employees"] += sum(len(h.taken_ids) for h in histories)
+    return totals
+
+
+def _event_batches(events: PayrollEventsIn) -> Iterator[PayrollEventsIn]:
+    n = max(len(events.payroll_runs), len(events.expense_claims), len(events.absences))
+    for start in range(0, n, EVENTS_PER_BATCH):
+        stop = start + EVENTS_PER_BATCH
+        yield PayrollEventsIn.model_construct(
+            payroll_runs=events.payroll_runs[start:stop],
+            expense_claims=events.expense_claims[start:stop],
+            absences=events.absences[start:stop],
+        )
