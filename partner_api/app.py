@@ -1,5 +1,7 @@
 """The FastAPI application factory."""
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import FastAPI, Request, Response
 
 from partner_api import problems
@@ -17,7 +19,9 @@ def create_app(db: Database | str) -> FastAPI:
     problems.install(app)
 
     @app.middleware("http")
-    async def request_id(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         rid = problems.request_id_of(request)
         response: Response = await call_next(request)
         response.headers["X-Request-ID"] = rid

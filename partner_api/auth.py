@@ -21,7 +21,8 @@ class Caller:
 
 
 def database(request: Request) -> Database:
-    return request.app.state.db  # type: ignore[no-any-return]
+    db: Database = request.app.state.db
+    return db
 
 
 def caller(

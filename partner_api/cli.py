@@ -6,6 +6,12 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the commands import these lazily, inside each function
+    from sqlmodel import Session
+
+    from partner_api.db import Database
 
 DEFAULT_DB = "partner-api.sqlite"
 
@@ -73,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _database(url: str):  # type: ignore[no-untyped-def]
+def _database(url: str) -> "Database":
     from partner_api.db import Database
 
     return Database(url)
@@ -91,6 +97,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _create_token(args: argparse.Namespace) -> int:
     from sqlalchemy import select
+    from sqlmodel import col
 
     from partner_api.models import User
     from partner_api.services.tokens import create_token
@@ -98,7 +105,7 @@ def _create_token(args: argparse.Namespace) -> int:
     db = _database(args.db)
     with db.transaction() as session:
         user = session.execute(
-            select(User).where(User.email == args.email.lower())
+            select(User).where(col(User.email) == args.email.lower())
         ).scalar_one_or_none()
         if user is None:
             print(f"partner-api: no user with email {args.email}", file=sys.stderr)
@@ -126,14 +133,15 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _partner_id(session, orgnr: str | None) -> int:  # type: ignore[no-untyped-def]
+def _partner_id(session: "Session", orgnr: str | None) -> int:
     from sqlalchemy import select
+    from sqlmodel import col
 
     from partner_api.models import Partner
 
     stmt = select(Partner)
     if orgnr:
-        stmt = stmt.where(Partner.orgnr == orgnr)
+        stmt = stmt.where(col(Partner.orgnr) == orgnr)
     partners = session.execute(stmt).scalars().all()
     if len(partners) != 1:
         what = f"orgnr {orgnr}" if orgnr else "--partner-orgnr (the database has several or none)"

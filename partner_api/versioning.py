@@ -42,13 +42,13 @@ def _before_flush(session: Session, _ctx: UOWTransaction, _instances: Any) -> No
         return
     version = current_transaction_version(session)
     for obj in touched:
-        obj.version = version  # type: ignore[attr-defined]
+        obj.version = version
     for obj in deleted:
         session.add(
             Tombstone(
                 partner_id=_partner_of(obj),
                 kind=KIND_OF_TABLE[type(obj)],
-                entity_id=obj.id,  # type: ignore[attr-defined]
+                entity_id=obj.id,
                 version=version,
             )
         )

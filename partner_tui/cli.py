@@ -9,9 +9,14 @@ import json
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from partner_tui.core.config import ConfigError, Paths, Settings, load_settings, paths
+
+if TYPE_CHECKING:  # imported inside the commands at run time (see above)
+    from partner_api.db import Database
+    from partner_tui.core.cache import CacheDB
+    from partner_tui.core.sync import Syncer
 
 EXIT_UNREACHABLE = 2
 EXIT_REFUSED = 3
@@ -141,7 +146,9 @@ def _open(args: argparse.Namespace, settings: Settings) -> int:
         return _run_app(cache, Syncer(client, cache), settings)
 
 
-def _run_app(cache: Any, syncer: Any, settings: Settings, offline_reason: str | None = None) -> int:
+def _run_app(
+    cache: "CacheDB", syncer: "Syncer | None", settings: Settings, offline_reason: str | None = None
+) -> int:
     os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")  # nothing moves: nothing to send over SSH
     from partner_tui.app import PartnerApp
 
@@ -183,10 +190,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         return _run_app(cache, syncer, settings)
 
 
-def _demo_database(p: Paths, args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from partner_api.demo.generator import generate_demo
-
+def _demo_database(p: Paths, args: argparse.Namespace) -> "Database":
     from partner_api.db import Database
+    from partner_api.demo.generator import generate_demo
 
     target = p.demo_database
     if args.reset and target.exists():
@@ -205,16 +211,27 @@ def _demo_database(p: Paths, args: argparse.Namespace):  # type: ignore[no-untyp
 
         building = Database(str(partial))
         generate_demo(building, clients=args.clients, seed=args.seed, progress=progress)
-        with building.engine.connect() as conn:  # fold the WAL in before the file moves
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         building.dispose()
+        _fold_wal(partial)  # the file moves next: its -wal must not be left behind
         os.replace(partial, target)  # a crash mid-build leaves only the .partial file
         print(f"\r  ferdig på {time.perf_counter() - started:.1f} s{' ' * 20}", file=sys.stderr)
     return Database(str(target))
 
 
-def _demo_token(database: Any) -> str:
+def _fold_wal(path: Any) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        conn.close()
+
+
+def _demo_token(database: "Database") -> str:
     from sqlalchemy import select
+    from sqlmodel import col
 
     from partner_api.models import User
     from partner_api.services.tokens import create_token
@@ -222,11 +239,14 @@ def _demo_token(database: Any) -> str:
     with database.transaction() as session:
         admin = (
             session.execute(
-                select(User).where(User.is_partneradmin, User.active).order_by(User.id)  # type: ignore[arg-type]
+                select(User)
+                .where(col(User.is_partneradmin), col(User.active))
+                .order_by(col(User.id))
             )
             .scalars()
             .first()
         )
+        assert admin is not None, "the demo database has no active partneradmin"
         return str(create_token(session, admin))
 
 

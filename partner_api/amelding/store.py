@@ -8,7 +8,7 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from partner_api.amelding.parse import AmeldingError, ParsedAmelding, parse_amelding
 from partner_api.models import Amelding, Client, Employee, Employment
@@ -31,7 +31,8 @@ def import_amelding(
 
     existing = session.execute(
         select(Amelding).where(
-            Amelding.partner_id == partner_id, Amelding.meldings_id == parsed.meldings_id
+            col(Amelding.partner_id) == partner_id,
+            col(Amelding.meldings_id) == parsed.meldings_id,
         )
     ).scalar_one_or_none()
     if existing is not None:
@@ -47,8 +48,8 @@ def import_amelding(
     if parsed.replaces_meldings_id:
         replaced = session.execute(
             select(Amelding).where(
-                Amelding.partner_id == partner_id,
-                Amelding.meldings_id == parsed.replaces_meldings_id,
+                col(Amelding.partner_id) == partner_id,
+                col(Amelding.meldings_id) == parsed.replaces_meldings_id,
             )
         ).scalar_one_or_none()
         if replaced is not None:
@@ -99,8 +100,8 @@ def _find_client(session: Session, partner_id: int, parsed: ParsedAmelding, sour
     clients = (
         session.execute(
             select(Client).where(
-                Client.partner_id == partner_id,
-                or_(*(Client.orgnr == orgnr for orgnr in candidates)),
+                col(Client.partner_id) == partner_id,
+                or_(*(col(Client.orgnr) == orgnr for orgnr in candidates)),
             )
         )
         .scalars()
@@ -123,7 +124,9 @@ def _store_employees(
     ids = {r.national_id for r in parsed.income_recipients if r.national_id}
     known = {
         e.national_id: e
-        for e in session.execute(select(Employee).where(Employee.client_id == client_id)).scalars()
+        for e in session.execute(
+            select(Employee).where(col(Employee.client_id) == client_id)
+        ).scalars()
     }
     for recipient in parsed.income_recipients:
         nid = recipient.national_id
@@ -143,7 +146,7 @@ def _store_employees(
     jobs = {
         (e.employee_id, e.arbeidsforhold_id): e
         for e in session.execute(
-            select(Employment).where(Employment.employee_id.in_(employee_ids))  # type: ignore[attr-defined]
+            select(Employment).where(col(Employment.employee_id).in_(employee_ids))
         ).scalars()
     }
     for recipient in parsed.income_recipients:
@@ -175,7 +178,7 @@ def _result(source: str, row: Amelding, client: Client, replaced: str | None) ->
         client_id=client.id,
         client_orgnr=client.orgnr,
         period=row.period,
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,  # type: ignore[arg-type]  # str column; pydantic checks the Literal
         replaced_meldings_id=replaced,
         active_employees=row.active_employees,
         cash_salary_ore=row.cash_salary_ore,

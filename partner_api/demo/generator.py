@@ -1,10 +1,17 @@
-"""A realistic, deterministic demo portfolio for an accounting firm, built the real way.
+"""A realistic, deterministic demo portfolio for an accounting firm.
 
 ``generate_demo`` creates one partner ("Nordlys Regnskap AS") with its users, N client companies,
 groups and access grants, and then 24 months of payroll history per client: one a-melding per
-client and month (built with :class:`AmeldingDocument`, serialised with ``amelding_to_json`` and
-imported through ``import_amelding``, exactly like an uploaded file), Skatteetaten's feedback
-(``set_status``), payroll runs, travel & expense claims and absences (``apply_events``).
+client and month (an :class:`AmeldingDocument`; written as Skatteetaten's REST JSON with
+``amelding_to_json`` when files are wanted), Skatteetaten's feedback (rejections, warnings),
+corrections that replace an earlier message, payroll runs, travel & expense claims and absences.
+
+How it is stored: payroll runs go through ``apply_events`` (which also sets the automatic
+ansvarlig/medarbeider roles and recomputes ``client_month``). The a-meldinger, claims and
+absences are written in bulk by ``partner_api.demo.bulk`` with exactly the rows
+``import_amelding``/``set_status``/``apply_events`` would write, because one-file-at-a-time import
+costs 10-15 ms per file (minutes for 300 clients). ``via_import=True`` takes the slow, real path
+for everything; a test holds both paths to the same database contents.
 
 Determinism: everything is drawn from ``random.Random`` instances seeded from ``seed`` (one for the
 portfolio, one per client for its history), never from the clock or ``uuid4``, so the same seed
@@ -13,25 +20,31 @@ token and database timestamps differ between runs.
 
 Scale: clients are processed in chunks (``CHUNK_CLIENTS``); for each chunk the 24 months are
 written one transaction per month, and only that chunk's people are held in memory, so 10,000
-clients work in bounded memory. With ``out_dir`` every imported file is also written there, with
-a ``manifest.json`` that says which files were replaced by which (see ``_Manifest``).
+clients work in bounded memory. With ``out_dir`` every a-melding is also written there as
+``{orgnr}-{YYYY-MM}-{n}.json``, with a ``manifest.json`` that says which files were replaced by
+which (see ``_Manifest``).
+
+The deviation codes on rejected messages are illustrative: the official tilbakemelding code list
+was not found (``shared/research/payroll-formats.md`` §2.5); the severities are the real ones.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
 import random
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlmodel import Session, select
 
 from partner_api.amelding.store import import_amelding, set_status
 from partner_api.amelding.write import (
@@ -42,8 +55,14 @@ from partner_api.amelding.write import (
 )
 from partner_api.db import Database
 from partner_api.demo import names
+from partner_api.demo.bulk import (
+    AmeldingRow,
+    BulkAmeldingWriter,
+    insert_events,
+    row_from_document,
+)
 from partner_api.identifiers import make_orgnr, make_synthetic_national_id
-from partner_api.models import Amelding, Partner, User
+from partner_api.models import Amelding, User
 from partner_api.norwegian_calendar import (
     amelding_deadline,
     is_working_day,
@@ -52,7 +71,7 @@ from partner_api.norwegian_calendar import (
     parse_period,
     period_bounds,
 )
-from partner_api.services import portfolio
+from partner_api.services import client_month, portfolio
 from partner_api.services.payroll_events import apply_events
 from partner_api.services.tokens import create_token
 from partner_api.wire import (
@@ -236,20 +255,11 @@ def _plan_clients(
     plans: list[_ClientPlan] = []
     for index in range(count):
         farm = index not in hostile_at and rng.random() < 0.06
-        name = hostile_at.get(index)
-        if name is None:
-            for attempt in range(60):
-                name = names.farm_name(rng) if farm else names.company_name(rng)
-                if attempt >= 40:
-                    name = f"{name.rsplit(' ', 1)[0]} {rng.choice(('Vest', 'Øst', 'Nord', 'Sør'))}"
-                    name += f" {rng.randint(2, 99)} AS"
-                if name not in seen_names:
-                    break
-            seen_names.add(name)
-        assert name is not None
+        name = hostile_at.get(index) or _unique_name(rng, farm, seen_names)
         payroll = rng.random() < 0.92
         archived = rng.random() < 0.03
-        size = min(150, max(2, round(rng.lognormvariate(2.9, 0.9))))
+        # Employees: median ~16, mean ~27, from 2 to 150 (log-normal, clamped).
+        size = min(150, max(2, round(rng.lognormvariate(2.75, 0.9))))
         first = 0 if rng.random() < 0.9 else rng.randint(1, HISTORY_MONTHS - 4)
         last = HISTORY_MONTHS - 1
         if archived:
@@ -288,6 +298,19 @@ def _plan_clients(
     return plans
 
 
+def _unique_name(rng: random.Random, farm: bool, seen: set[str]) -> str:
+    name = ""
+    for attempt in range(60):
+        name = names.farm_name(rng) if farm else names.company_name(rng)
+        if attempt >= 40:  # a crowded portfolio: add a district and a number
+            name = (f"{name.rsplit(' ', 1)[0]} {rng.choice(('Vest', 'Øst', 'Nord', 'Sør'))} "
+                    f"{rng.randint(2, 99)} AS")
+        if name not in seen:
+            break
+    seen.add(name)
+    return name
+
+
 def _plan_specials(rng: random.Random, plans: list[_ClientPlan]) -> None:
     """Rejected, missing and corrected a-meldinger in the last two months (at least one each)."""
     last = HISTORY_MONTHS - 1
@@ -308,28 +331,69 @@ def _plan_specials(rng: random.Random, plans: list[_ClientPlan]) -> None:
 # ---- one client's history (drawn from its own rng) ----------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Period:
+    """One month of the history, with what every client needs of it computed once."""
+
+    index: int
+    name: str  # YYYY-MM
+    year: int
+    month: int
+    first: date
+    last: date
+    days: int
+    deadline: date  # of its a-melding
+
+    @classmethod
+    def of(cls, index: int, name: str) -> _Period:
+        year, month = parse_period(name)
+        first, last = period_bounds(name)
+        return cls(index, name, year, month, first, last, last.day, amelding_deadline(name))
+
+    def day(self, rng: random.Random) -> date:
+        return self.first + timedelta(days=rng.randrange(self.days))
+
+
 @dataclass(slots=True)
 class _Person:
     national_id: str
     job_id: str
     start: date
     end: date | None
-    percent: Decimal
-    annual: Decimal  # full-time yearly salary (fastloenn); 0 for hourly staff
-    hourly_rate: Decimal  # 0 for salaried staff
+    percent: int
+    annual_kr: int  # full-time yearly salary (fastloenn); 0 for hourly staff
+    rate_ore: int  # hourly wage in øre; 0 for salaried staff
     avg_hours: float
     tax_rate: float
+    job: AmeldingEmployment | None = None  # cached; rebuilt when the end date changes
+
+    def employment(self) -> AmeldingEmployment:
+        if self.job is None:
+            self.job = AmeldingEmployment(arbeidsforhold_id=self.job_id, start_date=self.start,
+                                          end_date=self.end,
+                                          position_percent=Decimal(self.percent))
+        return self.job
 
 
 @dataclass(slots=True)
 class _Doc:
+    doc: AmeldingDocument
     file_name: str
-    data: bytes
-    meldings_id: str
-    replaces: str | None
     replaced_by: str | None = None
     feedback: AmeldingStatusIn | None = None  # Skatteetaten's answer, recorded after import
     final_status: str = "mottatt"
+
+    @property
+    def meldings_id(self) -> str:
+        return self.doc.meldings_id
+
+    @property
+    def replaces(self) -> str | None:
+        return self.doc.replaces
+
+    def data(self) -> bytes:
+        """The file: Skatteetaten's REST JSON, UTF-8."""
+        return json.dumps(amelding_to_json(self.doc), ensure_ascii=False).encode()
 
 
 @dataclass(slots=True)
@@ -341,8 +405,9 @@ class _Month:
     absences: list[AbsenceIn] = field(default_factory=list)
 
 
-def _money(value: Decimal | float) -> Decimal:
-    return Decimal(value).quantize(_CENT, rounding=ROUND_HALF_UP)
+def _kroner(ore: int) -> Decimal:
+    """Øre as a Decimal amount of kroner with two decimals."""
+    return Decimal(ore).scaleb(-2)
 
 
 def _poisson(rng: random.Random, lam: float) -> int:
@@ -358,34 +423,28 @@ def _poisson(rng: random.Random, lam: float) -> int:
         k += 1
 
 
-def _pay_date(period: str, payout_day: int) -> date:
+def _pay_date(period: _Period, payout_day: int) -> date:
     """The payout day in ``period``, moved back to a working day (salary is paid early)."""
-    first, last = period_bounds(period)
-    day = last if payout_day >= last.day else first.replace(day=payout_day)
+    day = period.last if payout_day >= period.days else period.first.replace(day=payout_day)
     while not is_working_day(day):
         day -= timedelta(days=1)
     return day
 
 
-def _day_in(rng: random.Random, period: str) -> date:
-    first, last = period_bounds(period)
-    return first + timedelta(days=rng.randrange(last.day))
-
-
 class _ClientHistory:
     """Employees, salaries and events of one client, month by month."""
 
-    def __init__(self, plan: _ClientPlan, seed: int, months: Sequence[str],
+    def __init__(self, plan: _ClientPlan, seed: int, periods: Sequence[_Period],
                  users: list[_UserPlan]) -> None:
         self.plan = plan
-        self.months = months
+        self.periods = periods
         self.users = users
         self.rng = rng = random.Random(f"partner-demo/{seed}/client/{plan.index}")
         self.people: list[_Person] = []
         self.job_no = 0
         self.taken_ids: set[str] = set()
         self.leave_p = rng.uniform(0.004, 0.02)
-        self.growth = rng.gauss(0.002, 0.006)
+        self.growth = min(0.012, max(-0.01, rng.gauss(0.001, 0.004)))  # per month
         self.hourly_share = rng.choice((0.0, 0.05, 0.1, 0.3, 0.7)) if plan.size > 3 else 0.0
         self.bonus = rng.random() < 0.2
         level = rng.uniform(0.4, 0.95)
@@ -395,8 +454,8 @@ class _ClientHistory:
                    else HISTORY_MONTHS)
             for step in _STEPS
         }
-        self.rates = Decimal(_AGA_RATES[plan.zone])
-        self.employees_created = 0
+        self.aga_rate = Decimal(_AGA_RATES[plan.zone])
+        self.aga_code = "jordOgSkogbrukFiskeri" if plan.farm else "generelleNaeringer"
 
     # -- people --
 
@@ -408,93 +467,94 @@ class _ClientHistory:
                 self.taken_ids.add(nid)
                 break
         self.job_no += 1
-        hourly = rng.random() < self.hourly_share
-        annual = Decimal(min(1_080_000, max(360_000, round(rng.lognormvariate(13.23, 0.22)))))
-        if hourly:
-            percent = Decimal(rng.choice((0, 20, 40, 50)))
-            rate = Decimal(rng.randint(19000, 34000)) / 100
+        job_id = f"AF{self.job_no:04d}"
+        if rng.random() < self.hourly_share:
+            rate_ore = rng.randint(19000, 34000)
             hours = rng.uniform(15, 150)
-            monthly = float(rate) * hours
-            tax = 0.18 + monthly / 60_000 * 0.15
-            return _Person(nid, f"AF{self.job_no:04d}", start, None, percent, _ZERO, rate, hours,
-                           min(0.4, max(0.1, tax + rng.gauss(0, 0.02))))
-        percent = Decimal(100) if rng.random() < 0.85 else Decimal(rng.choice((40, 50, 60, 80)))
-        tax = 0.2 + (float(annual) - 300_000) / 1_000_000 * 0.25 + rng.gauss(0, 0.02)
-        return _Person(nid, f"AF{self.job_no:04d}", start, None, percent, annual, _ZERO, 0.0,
-                       min(0.42, max(0.12, tax)))
+            tax = 0.18 + rate_ore * hours / 6_000_000 * 0.15 + rng.gauss(0, 0.02)
+            return _Person(nid, job_id, start, None, rng.choice((0, 20, 40, 50)), 0, rate_ore,
+                           hours, min(0.4, max(0.1, tax)))
+        annual = min(1_080_000, max(360_000, round(rng.lognormvariate(13.23, 0.22))))
+        percent = 100 if rng.random() < 0.85 else rng.choice((40, 50, 60, 80))
+        tax = 0.2 + (annual - 300_000) / 1_000_000 * 0.25 + rng.gauss(0, 0.02)
+        return _Person(nid, job_id, start, None, percent, annual, 0, 0.0, min(0.42, max(0.12, tax)))
 
-    def _populate(self, period: str) -> None:
-        first, _ = period_bounds(period)
+    def _populate(self, period: _Period) -> None:
         for _ in range(self.plan.size):
-            start = first - timedelta(days=self.rng.randint(20, 5500))
+            start = period.first - timedelta(days=self.rng.randint(20, 5500))
             self.people.append(self._new_person(start))
 
-    def _turnover(self, mi: int, period: str) -> None:
+    def _turnover(self, period: _Period) -> None:
         rng = self.rng
-        first, last = period_bounds(period)
         active = [p for p in self.people if p.end is None]
         for p in active:
             if rng.random() < self.leave_p:
-                p.end = max(p.start, _day_in(rng, period))
-        target = self.plan.size * (1 + self.growth) ** (mi - self.plan.first_month)
+                p.end = max(p.start, period.day(rng))
+                p.job = None
+        months = period.index - self.plan.first_month
+        target = min(160.0, self.plan.size * (1 + self.growth) ** months)
         lam = self.leave_p * self.plan.size + max(0.0, target - len(active)) * 0.3
-        for _ in range(min(_poisson(rng, lam), 20)):
-            self.people.append(self._new_person(_day_in(rng, period)))
+        hires = min(_poisson(rng, lam), 20)
+        if all(p.end is not None for p in self.people):
+            hires = max(hires, 1)  # everyone left: payroll continues with someone new
+        for _ in range(hires):
+            self.people.append(self._new_person(period.day(rng)))
 
     # -- salary --
 
-    def _salary(self, p: _Person, period: str) -> tuple[list[tuple[str, Decimal]], Decimal]:
+    def _salary(self, p: _Person, period: _Period) -> tuple[tuple[tuple[str, Decimal], ...], int]:
+        """Salary lines (kroner) and withholding (whole kroner) of one person for one month."""
         rng = self.rng
-        year, month = parse_period(period)
-        first, last = period_bounds(period)
-        start = max(p.start, first)
-        end = min(p.end, last) if p.end is not None else last
-        share = Decimal((end - start).days + 1) / Decimal(last.day)
-        lines: list[tuple[str, Decimal]] = []
-        untaxed = _ZERO
-        if p.hourly_rate:
-            hours = round(p.avg_hours * rng.uniform(0.6, 1.3) * float(share) * 2) / 2
-            lines.append(("timeloenn", _money(p.hourly_rate * Decimal(str(max(hours, 2.0))))))
-            yearly = p.hourly_rate * Decimal(p.avg_hours * 12)
+        start = p.start if p.start > period.first else period.first
+        leaves = p.end is not None and p.end <= period.last
+        end = p.end if p.end is not None and leaves else period.last
+        days = (end - start).days + 1
+        lines: list[tuple[str, int]] = []
+        untaxed = 0
+        veteran = p.start.year < period.year  # employed since before this year
+        if p.rate_ore:
+            half_hours = max(4, round(p.avg_hours * rng.uniform(0.6, 1.3) * days / period.days * 2))
+            lines.append(("timeloenn", p.rate_ore * half_hours // 2))
+            yearly = round(p.rate_ore * p.avg_hours * 12)
         else:
-            if month == 5 and p.start.year < year:
-                p.annual = _money(p.annual * Decimal(str(rng.uniform(1.025, 1.055))))
-            monthly = p.annual * p.percent / 100 / 12
-            lines.append(("fastloenn", _money(monthly * share)))
+            if period.month == 5 and veteran:  # the yearly raise
+                p.annual_kr = round(p.annual_kr * rng.uniform(1.025, 1.055))
+            yearly = p.annual_kr * p.percent  # øre: kroner × 100 × percent / 100
+            monthly = yearly // 12
+            lines.append(("fastloenn", monthly if days == period.days
+                          else monthly * days // period.days))
             if rng.random() < 0.08:
-                hours = Decimal(rng.randint(2, 20))
-                lines.append(("overtidsgodtgjoerelse", _money(monthly / 162 * Decimal("1.4") * hours)))
-            if month == 12 and self.bonus and rng.random() < 0.7:
-                lines.append(("bonus", _money(monthly * Decimal(str(rng.uniform(0.3, 1.0))))))
-            if month == 6 and p.start.year < year and p.end is None:
-                lines.append(("trekkILoennForFerie", _money(-monthly * Decimal("1.154"))))
-            yearly = p.annual * p.percent / 100
-        if (month == 6 and p.start.year < year) or (p.end is not None and p.end <= last):
+                lines.append(("overtidsgodtgjoerelse",
+                              round(monthly / 162 * 1.4 * rng.randint(2, 20))))
+            if period.month == 12 and self.bonus and rng.random() < 0.7:
+                lines.append(("bonus", round(monthly * rng.uniform(0.3, 1.0))))
+            if period.month == 6 and veteran and not leaves:
+                lines.append(("trekkILoennForFerie", -round(monthly * 1.154)))
+        if (period.month == 6 and veteran) or leaves:
             # Holiday pay: in June, and what has been earned when someone leaves.
-            months_earned = 12 if month == 6 else month
-            holiday = _money(yearly * Decimal("0.102") * months_earned / 12)
+            earned = 12 if period.month == 6 else period.month
+            holiday = round(yearly * 0.102 * earned / 12)
             if holiday > 0:
                 lines.append(("feriepenger", holiday))
-                untaxed = holiday if month == 6 else _ZERO
-        taxable = sum((b for _, b in lines), _ZERO) - untaxed
-        factor = Decimal("0.5") if month == 12 else Decimal(1)  # "halv skatt" in December
-        tax = (max(taxable, _ZERO) * Decimal(str(p.tax_rate)) * factor).to_integral_value(
-            rounding=ROUND_FLOOR)
-        return lines, tax
+                untaxed = holiday if period.month == 6 else 0
+        taxable = sum(ore for _, ore in lines) - untaxed
+        factor = 0.5 if period.month == 12 else 1.0  # "halv skatt" in December
+        tax = int(max(taxable, 0) * p.tax_rate * factor) // 100
+        return tuple((name, _kroner(ore)) for name, ore in lines), tax
 
     # -- one month --
 
-    def month(self, mi: int) -> _Month:
+    def month(self, period: _Period) -> _Month:
         plan, rng = self.plan, self.rng
-        period = self.months[mi]
+        mi = period.index
         out = _Month()
         if not plan.has_payroll(mi):
             return out
-        if not self.people:
+        if mi == plan.first_month:
             self._populate(period)
-        elif mi > plan.first_month:
-            self._turnover(mi, period)
-        first, last = period_bounds(period)
+        else:
+            self._turnover(period)
+        first, last = period.first, period.last
         paid = [p for p in self.people if p.start <= last and (p.end is None or p.end >= first)]
         assert plan.payout_day is not None
         pay_date = _pay_date(period, plan.payout_day)
@@ -502,27 +562,26 @@ class _ClientHistory:
         recipients = []
         for p in paid:
             lines, tax = self._salary(p, period)
-            job = AmeldingEmployment(arbeidsforhold_id=p.job_id, startdato=p.start,
-                                     sluttdato=p.end, stillingsprosent=p.percent)
-            recipients.append(AmeldingRecipient(national_id=p.national_id, employments=(job,),
-                                                salary_lines=tuple(lines), withholding=tax))
+            recipients.append(AmeldingRecipient(national_id=p.national_id,
+                                                employments=(p.employment(),),
+                                                salary_lines=lines, withholding=Decimal(tax)))
         self.people = [p for p in self.people if p.end is None or p.end > last]
 
         special = plan.special.get(mi)
         if special is None and mi < HISTORY_MONTHS - 2 and rng.random() < 0.012:
             special = "correction"
-        deadline = amelding_deadline(period)
+        if special == "correction" and not recipients:
+            special = None
         delivered = datetime.combine(
-            min(pay_date + timedelta(days=rng.randint(1, 6)), deadline), time(rng.randint(7, 21)),
-            tzinfo=UTC,
-        ) + timedelta(minutes=rng.randrange(60), seconds=rng.randrange(60))
+            min(pay_date + timedelta(days=rng.randint(1, 6)), period.deadline),
+            time(rng.randint(7, 21), rng.randrange(60), rng.randrange(60)), tzinfo=UTC,
+        )
         out.missing = special == "missing"
         if not out.missing:
             doc = AmeldingDocument(
-                period=period, meldings_id=_meldings_id(rng), opplysningspliktig=plan.orgnr,
+                period=period.name, meldings_id=_meldings_id(rng), opplysningspliktig=plan.orgnr,
                 virksomhet=plan.sub_orgnr, payout_date=pay_date, recipients=tuple(recipients),
-                aga_sone=plan.zone, aga_sats=self.rates,
-                aga_beregningskode="jordOgSkogbrukFiskeri" if plan.farm else "generelleNaeringer",
+                aga_sone=plan.zone, aga_sats=self.aga_rate, aga_beregningskode=self.aga_code,
                 delivered_at=delivered,
             )
             if special == "correction":
@@ -532,11 +591,9 @@ class _ClientHistory:
                     first_doc.feedback = AmeldingStatusIn(status="avvist",
                                                           deviations=[rng.choice(_REJECTIONS)])
                 fixed = self._doc(
-                    AmeldingDocument(
-                        **{**_fields(doc), "meldings_id": _meldings_id(rng),
-                           "replaces": wrong.meldings_id,
-                           "delivered_at": delivered + timedelta(days=rng.randint(1, 9),
-                                                                 hours=rng.randint(1, 6))}),
+                    replace(doc, meldings_id=_meldings_id(rng), replaces=wrong.meldings_id,
+                            delivered_at=delivered + timedelta(days=rng.randint(1, 9),
+                                                               hours=rng.randint(1, 6))),
                     2,
                 )
                 first_doc.replaced_by = fixed.meldings_id
@@ -553,7 +610,7 @@ class _ClientHistory:
                                                     deviations=[rng.choice(_WARNINGS)])
                 out.docs.append(one)
 
-        out.run = self._run(mi, period, pay_date, len(recipients), special)
+        out.run = self._run(period, pay_date, len(recipients), special)
         self._events(out, period, len(paid))
         return out
 
@@ -566,32 +623,28 @@ class _ClientHistory:
             del recipients[victim]
         else:
             r = recipients[victim]
-            wrong = [(b, _money(amount * Decimal("0.9"))) for b, amount in r.salary_lines]
-            recipients[victim] = AmeldingRecipient(
-                national_id=r.national_id, employments=r.employments, salary_lines=tuple(wrong),
-                withholding=r.withholding)
-        return AmeldingDocument(**{**_fields(doc), "recipients": tuple(recipients)})
+            wrong = tuple((name, (amount * 9 / 10).quantize(_CENT, rounding=ROUND_HALF_UP))
+                          for name, amount in r.salary_lines)
+            recipients[victim] = replace(r, salary_lines=wrong)
+        return replace(doc, recipients=tuple(recipients))
 
     def _doc(self, doc: AmeldingDocument, n: int) -> _Doc:
-        data = json.dumps(amelding_to_json(doc), ensure_ascii=False).encode()
-        return _Doc(file_name=f"{self.plan.orgnr}-{doc.period}-{n}.json", data=data,
-                    meldings_id=doc.meldings_id, replaces=doc.replaces)
+        return _Doc(doc, file_name=f"{self.plan.orgnr}-{doc.period}-{n}.json")
 
-    def _runner(self, mi: int, month: int) -> int:
+    def _runner(self, period: _Period) -> int:
         plan, rng = self.plan, self.rng
         primary = plan.primary
-        if plan.handover is not None and mi >= plan.handover[0]:
+        if plan.handover is not None and period.index >= plan.handover[0]:
             primary = plan.handover[1]
         others = [u for u in plan.runners() if u != primary]
-        if others and ((month == 7 and rng.random() < 0.4) or rng.random() < 0.03):
+        if others and ((period.month == 7 and rng.random() < 0.4) or rng.random() < 0.03):
             return rng.choice(others)  # holiday or sick leave: a colleague runs it
         return primary
 
-    def _run(self, mi: int, period: str, pay_date: date, count: int,
+    def _run(self, period: _Period, pay_date: date, count: int,
              special: str | None) -> PayrollRunIn:
         rng = self.rng
-        _, month = parse_period(period)
-        flags = {step: mi >= since and rng.random() >= 0.03
+        flags = {step: period.index >= since and rng.random() >= 0.03
                  for step, since in self.auto_since.items()}
         if special == "missing":
             flags["auto_amelding"] = False
@@ -600,36 +653,31 @@ class _ClientHistory:
             sent -= 1  # one payslip on paper
         reported = special not in ("missing", "avvist")
         return PayrollRunIn(
-            client_orgnr=self.plan.orgnr, external_ref=f"lonn-{self.plan.orgnr}-{period}",
-            period=period, pay_date=pay_date, status="closed" if reported else "paid",
-            run_by_email=self.users[self._runner(mi, month)].email,
+            client_orgnr=self.plan.orgnr, external_ref=f"lonn-{self.plan.orgnr}-{period.name}",
+            period=period.name, pay_date=pay_date, status="closed" if reported else "paid",
+            run_by_email=self.users[self._runner(period)].email,
             payslip_count=count, payslips_sent=sent, **flags,
         )
 
-    def _events(self, out: _Month, period: str, staff: int) -> None:
+    def _events(self, out: _Month, period: _Period, staff: int) -> None:
         rng = self.rng
-        _, month = parse_period(period)
         orgnr = self.plan.orgnr
-        for n in range(_poisson(rng, staff * 0.1 * _CLAIM_SEASON.get(month, 1.0))):
+        for n in range(_poisson(rng, staff * 0.1 * _CLAIM_SEASON.get(period.month, 1.0))):
             travel = rng.random() < 0.4
             amount = rng.randint(500, 15_000) if travel else rng.randint(150, 4_000)
             out.claims.append(ExpenseClaimIn(
-                client_orgnr=orgnr, external_ref=f"rou-{orgnr}-{period}-{n + 1:03d}",
-                registered_on=_day_in(rng, period), kind="travel" if travel else "expense",
+                client_orgnr=orgnr, external_ref=f"rou-{orgnr}-{period.name}-{n + 1:03d}",
+                registered_on=period.day(rng), kind="travel" if travel else "expense",
                 amount_ore=amount * 100 + rng.randrange(100)))
-        for n in range(_poisson(rng, staff * 0.08 * _ABSENCE_SEASON[month])):
+        for n in range(_poisson(rng, staff * 0.08 * _ABSENCE_SEASON[period.month])):
             r = rng.random()
             kind, days = (("sick", rng.randint(1, 3)) if r < 0.55
                           else ("sick_note", rng.randint(3, 20)) if r < 0.75
                           else ("sick_child", rng.randint(1, 2)) if r < 0.9
                           else ("leave", rng.randint(1, 10)))
             out.absences.append(AbsenceIn(
-                client_orgnr=orgnr, external_ref=f"fravaer-{orgnr}-{period}-{n + 1:03d}",
-                registered_on=_day_in(rng, period), kind=kind, days=float(days)))
-
-
-def _fields(doc: AmeldingDocument) -> dict[str, Any]:
-    return {name: getattr(doc, name) for name in AmeldingDocument.__dataclass_fields__}
+                client_orgnr=orgnr, external_ref=f"fravaer-{orgnr}-{period.name}-{n + 1:03d}",
+                registered_on=period.day(rng), kind=kind, days=float(days)))
 
 
 # ---- manifest -----------------------------------------------------------------------------
@@ -695,6 +743,7 @@ def generate_demo(
     end_month: str | None = None,
     progress: Progress | None = None,
     users: int | None = None,
+    via_import: bool = False,
 ) -> DemoResult:
     """Build the demo portfolio in ``db`` (a fresh database) and return a partneradmin login.
 
@@ -702,6 +751,10 @@ def generate_demo(
     history. ``users`` defaults to 25 (about 1 per 50 clients for large portfolios). With
     ``out_dir``, every imported a-melding is also written there as ``{orgnr}-{YYYY-MM}-{n}.json``
     plus ``manifest.json``. ``progress(stage, done, total)`` is called as work completes.
+
+    The a-meldinger are stored by ``partner_api.demo.bulk`` (the rows ``import_amelding`` would
+    write, in batches: ~10x faster); ``via_import=True`` sends every file through
+    ``import_amelding`` and ``set_status`` instead (same result, for tests and the sceptical).
     """
     if clients < 1:
         raise ValueError("clients must be at least 1")
@@ -722,12 +775,11 @@ def generate_demo(
     altinn_ref = f"systembruker-{_meldings_id(rng)}"
 
     with db.reading() as session:
-        if session.execute(select(User.id).where(User.email == user_plans[0].email)).first():
+        if session.exec(select(User).where(User.email == user_plans[0].email)).first():
             raise ValueError(f"{db.url}: the demo portfolio exists already (a fresh database "
                              "is needed)")
 
-    partner_id = _create_portfolio(db, plans, user_plans, partner_orgnr, altinn_ref, months,
-                                   report)
+    partner_id = _create_portfolio(db, plans, user_plans, partner_orgnr, altinn_ref, report)
 
     manifest = None
     if out_dir is not None:
@@ -738,8 +790,9 @@ def generate_demo(
             "partner": {"name": names.FIRM_NAME, "orgnr": partner_orgnr},
         })
     try:
-        totals = _create_history(db, partner_id, plans, user_plans, seed, months, out_dir,
-                                 manifest, report)
+        with _fewer_gc_passes():
+            totals = _create_history(db, partner_id, plans, user_plans, seed, months, out_dir,
+                                     manifest, report, via_import)
     except BaseException:
         if manifest is not None:
             manifest.abort()
@@ -763,9 +816,26 @@ def generate_demo(
     )
 
 
+@contextmanager
+def _fewer_gc_passes() -> Iterator[None]:
+    """Run the cyclic garbage collector less often while the history is built.
+
+    Building it allocates millions of short-lived objects; with the default threshold (700) the
+    collector runs so often that it took about half the time (measured: 8.5 s → 4.5 s of
+    generation for 300 clients). Nothing here makes reference cycles worth collecting early, and
+    the previous setting is restored afterwards.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], 50_000), max(before[1], 20), max(before[2], 100))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def _create_portfolio(
     db: Database, plans: list[_ClientPlan], user_plans: list[_UserPlan], partner_orgnr: str,
-    altinn_ref: str, months: list[str], report: Progress,
+    altinn_ref: str, report: Progress,
 ) -> int:
     with db.transaction() as session:
         partner = portfolio.create_partner(session, names.FIRM_NAME, partner_orgnr)
@@ -832,46 +902,71 @@ def _create_portfolio(
 def _create_history(
     db: Database, partner_id: int, plans: list[_ClientPlan], user_plans: list[_UserPlan],
     seed: int, months: list[str], out_dir: Path | None, manifest: _Manifest | None,
-    report: Progress,
+    report: Progress, via_import: bool,
 ) -> dict[str, int]:
     totals = dict.fromkeys(
         ("ameldinger", "employees", "payroll_runs", "expense_claims", "absences"), 0)
+    periods = [_Period.of(i, name) for i, name in enumerate(months)]
+    client_ids = {p.orgnr: p.id for p in plans if p.id is not None}
     work = sum(1 for p in plans for mi in range(len(months)) if p.has_payroll(mi))
     done = 0
     report("a-meldinger", 0, work)
     for chunk in _chunks(plans, CHUNK_CLIENTS):
-        histories = [_ClientHistory(p, seed, months, user_plans) for p in chunk if
-                     p.payroll_enabled and p.last_month >= p.first_month]
-        for mi, period in enumerate(months):
-            outputs = [(h.plan, h.month(mi)) for h in histories if h.plan.has_payroll(mi)]
+        histories = [_ClientHistory(p, seed, periods, user_plans) for p in chunk
+                     if p.payroll_enabled and p.last_month >= p.first_month]
+        writer = BulkAmeldingWriter(partner_id)
+        for period in periods:
+            outputs = [(h.plan, h.month(period)) for h in histories
+                       if h.plan.has_payroll(period.index)]
             if not outputs:
                 continue
             events = PayrollEventsIn()
+            rows: list[AmeldingRow] = []
             with db.transaction() as session:
                 for plan, out in outputs:
+                    assert plan.id is not None
                     for doc in out.docs:
-                        import_amelding(session, partner_id, doc.data, doc.file_name)
-                        if doc.feedback is not None:
-                            row = session.execute(
-                                select(Amelding).where(Amelding.partner_id == partner_id,
-                                                       Amelding.meldings_id == doc.meldings_id)
-                            ).scalar_one()
-                            set_status(session, row, doc.feedback)
+                        data = doc.data() if out_dir is not None or via_import else b""
+                        if via_import:
+                            _import_one(session, partner_id, doc, data)
+                        else:
+                            rows.append(row_from_document(
+                                doc.doc, client_id=plan.id, source=doc.file_name,
+                                status=doc.final_status,
+                                deviations=doc.feedback.deviations if doc.feedback else ()))
                         if out_dir is not None:
-                            (out_dir / doc.file_name).write_bytes(doc.data)
+                            (out_dir / doc.file_name).write_bytes(data)
                         if manifest is not None:
-                            manifest.add(doc, plan.orgnr, period)
+                            manifest.add(doc, plan.orgnr, period.name)
                     if out.missing and manifest is not None:
-                        manifest.missing.append({"orgnr": plan.orgnr, "period": period})
+                        manifest.missing.append({"orgnr": plan.orgnr, "period": period.name})
                     if out.run is not None:
                         events.payroll_runs.append(out.run)
                     events.expense_claims.extend(out.claims)
                     events.absences.extend(out.absences)
                     totals["ameldinger"] += len(out.docs)
-                for batch in _event_batches(events):
+                if via_import:
+                    batches = list(_event_batches(events))
+                else:
+                    # Claims and absences are plain new rows: written in bulk, as apply_events
+                    # would write them. Runs still go through apply_events, which also sets the
+                    # automatic roles and recomputes client_month for every client of the month.
+                    writer.write(session, rows)
+                    insert_events(session, partner_id, client_ids, events.expense_claims,
+                                  events.absences)
+                    batches = list(_event_batches(PayrollEventsIn.model_construct(
+                        payroll_runs=events.payroll_runs, expense_claims=[], absences=[])))
+                for batch in batches:
                     result = apply_events(session, partner_id, batch)
                     if result.errors:
                         raise RuntimeError(f"demo payroll events rejected: {result.errors[:3]}")
+                if not via_import:
+                    # Figures for a month with an a-melding or events but no run (none today).
+                    with_run = {r.client_orgnr for r in events.payroll_runs}
+                    unrun = [(p.id, period.name) for p, _out in outputs
+                             if p.id is not None and p.orgnr not in with_run]
+                    if unrun:
+                        client_month.recompute(session, partner_id, unrun)
                 totals["payroll_runs"] += len(events.payroll_runs)
                 totals["expense_claims"] += len(events.expense_claims)
                 totals["absences"] += len(events.absences)
@@ -879,6 +974,17 @@ def _create_history(
             report("a-meldinger", done, work)
         totals["employees"] += sum(len(h.taken_ids) for h in histories)
     return totals
+
+
+def _import_one(session: Session, partner_id: int, doc: _Doc, data: bytes) -> None:
+    """The real path: the file through ``import_amelding``, then Skatteetaten's feedback."""
+    import_amelding(session, partner_id, data, doc.file_name)
+    if doc.feedback is not None:
+        row = session.exec(
+            select(Amelding).where(Amelding.partner_id == partner_id,
+                                   Amelding.meldings_id == doc.meldings_id)
+        ).one()
+        set_status(session, row, doc.feedback)
 
 
 def _event_batches(events: PayrollEventsIn) -> Iterator[PayrollEventsIn]:

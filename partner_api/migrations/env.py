@@ -1,7 +1,7 @@
 """Alembic environment: run with a connection handed over by ``partner_api.db.migrate``."""
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 from sqlmodel import SQLModel
 
 import partner_api.models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -20,7 +20,7 @@ def run() -> None:
         _run_with(connection)
 
 
-def _run_with(connection) -> None:  # type: ignore[no-untyped-def]
+def _run_with(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

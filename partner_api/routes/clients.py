@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 from pydantic import Field
 from sqlalchemy import select
+from sqlmodel import col
 
 from partner_api.auth import CallerDep, DbDep
 from partner_api.models import Client
@@ -26,7 +27,9 @@ def list_clients(who: CallerDep, db: DbDep) -> list[Client]:
     with db.reading() as session:
         return list(
             session.execute(
-                select(Client).where(Client.partner_id == who.partner_id).order_by(Client.id)  # type: ignore[arg-type]
+                select(Client)
+                .where(col(Client.partner_id) == who.partner_id)
+                .order_by(col(Client.id))
             ).scalars()
         )
 

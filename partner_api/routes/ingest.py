@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 from sqlalchemy import select
+from sqlmodel import col
 
 from partner_api.amelding.parse import AmeldingError
 from partner_api.amelding.store import MAX_UPLOAD_BYTES, import_amelding, set_status
@@ -73,7 +74,8 @@ def post_amelding_status(
     with db.transaction() as session:
         row = session.execute(
             select(Amelding).where(
-                Amelding.partner_id == who.partner_id, Amelding.meldings_id == meldings_id
+                col(Amelding.partner_id) == who.partner_id,
+                col(Amelding.meldings_id) == meldings_id,
             )
         ).scalar_one_or_none()
         if row is None:

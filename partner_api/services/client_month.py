@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import case, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from partner_api.models import Absence, Amelding, ClientMonth, ExpenseClaim, PayrollRun
 
@@ -39,10 +39,10 @@ def recompute(session: Session, partner_id: int, keys: Iterable[Key]) -> int:
         figures = _aggregate(session, chunk, months)
         existing = {
             (row.client_id, row.month): row
-            for row in session.exec(
+            for row in session.execute(
                 select(ClientMonth).where(
-                    ClientMonth.client_id.in_(chunk),  # type: ignore[attr-defined]
-                    ClientMonth.month.in_(months),  # type: ignore[attr-defined]
+                    col(ClientMonth.client_id).in_(chunk),
+                    col(ClientMonth.month).in_(months),
                 )
             ).scalars()
         }
@@ -91,11 +91,11 @@ def _aggregate(
     rows = session.execute(
         select(Amelding)
         .where(
-            Amelding.client_id.in_(clients),  # type: ignore[attr-defined]
-            Amelding.period.in_(months),  # type: ignore[attr-defined]
-            Amelding.status != "erstattet",
+            col(Amelding.client_id).in_(clients),
+            col(Amelding.period).in_(months),
+            col(Amelding.status) != "erstattet",
         )
-        .order_by(Amelding.received_at, Amelding.id)  # type: ignore[arg-type]
+        .order_by(col(Amelding.received_at), col(Amelding.id))
     ).scalars()
     for a in rows:  # later rows overwrite earlier ones: the latest wins
         s = slot(a.client_id, a.period)
@@ -110,14 +110,14 @@ def _aggregate(
     auto = sum(case((getattr(PayrollRun, step), 1), else_=0) for step in AUTOMATION_STEPS)
     for client_id, month, sent, autos, runs in session.execute(
         select(
-            PayrollRun.client_id,
-            PayrollRun.period,
+            col(PayrollRun.client_id),
+            col(PayrollRun.period),
             func.sum(PayrollRun.payslips_sent),
             func.sum(auto),
             func.count(),
         )
-        .where(PayrollRun.client_id.in_(clients), PayrollRun.period.in_(months))  # type: ignore[attr-defined]
-        .group_by(PayrollRun.client_id, PayrollRun.period)
+        .where(col(PayrollRun.client_id).in_(clients), col(PayrollRun.period).in_(months))
+        .group_by(col(PayrollRun.client_id), col(PayrollRun.period))
     ):
         s = slot(client_id, month)
         s.update(
@@ -128,9 +128,9 @@ def _aggregate(
 
     for table, field in ((ExpenseClaim, "claims"), (Absence, "absences")):
         for client_id, month, count in session.execute(
-            select(table.client_id, table.period, func.count())
-            .where(table.client_id.in_(clients), table.period.in_(months))  # type: ignore[attr-defined]
-            .group_by(table.client_id, table.period)
+            select(col(table.client_id), col(table.period), func.count())
+            .where(col(table.client_id).in_(clients), col(table.period).in_(months))
+            .group_by(col(table.client_id), col(table.period))
         ):
             slot(client_id, month)[field] = int(count)
     return out

@@ -2,38 +2,40 @@
 
 from datetime import date
 
-from sqlalchemy import and_, func, select
-from sqlmodel import Session
+from sqlalchemy import Select, and_, func, select
+from sqlmodel import Session, col
 
 from partner_api.models import AccessGrant, Client, ClientGroupMember, ClientMonth
 from partner_api.norwegian_calendar import amelding_deadline, month_add
 from partner_api.wire import DashboardFigures, DashboardFilter
 
 
-def filtered_client_ids(partner_id: int, caller_id: int, flt: DashboardFilter):  # type: ignore[no-untyped-def]
+def filtered_client_ids(
+    partner_id: int, caller_id: int, flt: DashboardFilter
+) -> Select[int | None]:
     """A SELECT of the ids of the partner's clients that pass the filter.
 
     ``role`` applies to the chosen accountant (``user_id``), or to the caller when none is
     chosen: "clients where I am ansvarlig".
     """
-    stmt = select(Client.id).where(Client.partner_id == partner_id)
+    stmt = select(col(Client.id)).where(col(Client.partner_id) == partner_id)
     if flt.group_id is not None:
         stmt = stmt.where(
-            Client.id.in_(  # type: ignore[union-attr]
-                select(ClientGroupMember.client_id).where(
-                    ClientGroupMember.group_id == flt.group_id,
-                    ClientGroupMember.partner_id == partner_id,
+            col(Client.id).in_(
+                select(col(ClientGroupMember.client_id)).where(
+                    col(ClientGroupMember.group_id) == flt.group_id,
+                    col(ClientGroupMember.partner_id) == partner_id,
                 )
             )
         )
     if flt.user_id is not None or flt.role is not None:
-        grants = select(AccessGrant.client_id).where(
-            AccessGrant.partner_id == partner_id,
-            AccessGrant.user_id == (flt.user_id if flt.user_id is not None else caller_id),
+        grants = select(col(AccessGrant.client_id)).where(
+            col(AccessGrant.partner_id) == partner_id,
+            col(AccessGrant.user_id) == (flt.user_id if flt.user_id is not None else caller_id),
         )
         if flt.role is not None:
-            grants = grants.where(AccessGrant.role == flt.role)
-        stmt = stmt.where(Client.id.in_(grants))  # type: ignore[union-attr]
+            grants = grants.where(col(AccessGrant.role) == flt.role)
+        stmt = stmt.where(col(Client.id).in_(grants))
     return stmt
 
 
@@ -46,10 +48,12 @@ def figures(
     today: date,
 ) -> DashboardFigures:
     ids = filtered_client_ids(partner_id, caller_id, flt).subquery()
-    payroll_client = and_(Client.status == "active", Client.payroll_enabled)
+    payroll_client = and_(col(Client.status) == "active", col(Client.payroll_enabled))
 
     payroll_clients = session.execute(
-        select(func.count()).select_from(Client).where(Client.id.in_(select(ids)), payroll_client)  # type: ignore[union-attr]
+        select(func.count())
+        .select_from(Client)
+        .where(col(Client.id).in_(select(ids)), payroll_client)
     ).scalar_one()
 
     cm = ClientMonth
@@ -62,7 +66,7 @@ def figures(
             func.coalesce(func.sum(cm.auto_steps), 0),
             func.coalesce(func.sum(cm.total_steps), 0),
             func.coalesce(func.sum(cm.salary_paid_ore), 0),
-        ).where(cm.month == month, cm.client_id.in_(select(ids)))  # type: ignore[attr-defined]
+        ).where(col(cm.month) == month, col(cm.client_id).in_(select(ids)))
     ).one()
 
     previous = month_add(month, -1)
@@ -70,24 +74,24 @@ def figures(
         select(func.count())
         .select_from(cm)
         .where(
-            cm.month == previous,
-            cm.amelding_status == "avvist",
-            cm.client_id.in_(select(ids)),  # type: ignore[attr-defined]
+            col(cm.month) == previous,
+            col(cm.amelding_status) == "avvist",
+            col(cm.client_id).in_(select(ids)),
         )
     ).scalar_one()
     missing = 0
     if today > amelding_deadline(previous):
-        reported = select(cm.client_id).where(
-            cm.month == previous,
-            cm.amelding_status.is_not(None),  # type: ignore[union-attr]
+        reported = select(col(cm.client_id)).where(
+            col(cm.month) == previous,
+            col(cm.amelding_status).is_not(None),
         )
         missing = session.execute(
             select(func.count())
             .select_from(Client)
             .where(
-                Client.id.in_(select(ids)),
-                payroll_client,  # type: ignore[union-attr]
-                Client.id.not_in(reported),  # type: ignore[union-attr]
+                col(Client.id).in_(select(ids)),
+                payroll_client,
+                col(Client.id).not_in(reported),
             )
         ).scalar_one()
 

@@ -4,36 +4,54 @@ Every item is an upsert keyed by the sender's ``external_ref``, so a batch can b
 Items naming an unknown client or user are reported per item; the rest of the batch applies.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
-from sqlmodel import Session, SQLModel
+from sqlalchemy.orm import Mapped
+from sqlmodel import Session, col
 
 from partner_api.models import Absence, Client, ExpenseClaim, PayrollRun, User
 from partner_api.services import client_month, roles
-from partner_api.wire import ItemError, PayrollEventsIn, PayrollEventsResult
+from partner_api.wire import (
+    AbsenceIn,
+    ExpenseClaimIn,
+    ItemError,
+    PayrollEventsIn,
+    PayrollEventsResult,
+    PayrollRunIn,
+)
+
+EventRow = PayrollRun | ExpenseClaim | Absence
+EventTable = type[EventRow]
+# Tables ``_lookup`` maps a natural key to row ids in: all carry ``id`` and ``partner_id``.
+LookupTable = EventTable | type[Client] | type[User]
 
 
 def apply_events(session: Session, partner_id: int, batch: PayrollEventsIn) -> PayrollEventsResult:
-    items = [*batch.payroll_runs, *batch.expense_claims, *batch.absences]
+    items: list[PayrollRunIn | ExpenseClaimIn | AbsenceIn] = [
+        *batch.payroll_runs,
+        *batch.expense_claims,
+        *batch.absences,
+    ]
     orgnrs = {item.client_orgnr for item in items}
-    client_by_orgnr = _lookup(session, Client, Client.orgnr, orgnrs, partner_id)
+    client_by_orgnr = _lookup(session, Client, col(Client.orgnr), orgnrs, partner_id)
     emails = {r.run_by_email for r in batch.payroll_runs if r.run_by_email}
-    user_by_email = _lookup(session, User, User.email, emails, partner_id)
+    user_by_email = _lookup(session, User, col(User.email), emails, partner_id)
 
     errors: list[ItemError] = []
     touched: set[tuple[int, str]] = set()
     run_clients: set[int] = set()
     counts = {"payroll_runs": 0, "expense_claims": 0, "absences": 0}
 
-    sections: list[tuple[str, type[SQLModel], list[Any]]] = [
+    # ``incoming`` stays list[Any]: an item's fields depend on its section (``table is ...``).
+    sections: list[tuple[str, EventTable, list[Any]]] = [
         ("payroll_runs", PayrollRun, batch.payroll_runs),
         ("expense_claims", ExpenseClaim, batch.expense_claims),
         ("absences", Absence, batch.absences),
     ]
     for section, table, incoming in sections:
         refs = [item.external_ref for item in incoming]
-        existing = _lookup(session, table, table.external_ref, set(refs), partner_id)  # type: ignore[attr-defined]
+        existing = _lookup(session, table, col(table.external_ref), set(refs), partner_id)
         for index, item in enumerate(incoming):
             client_id = client_by_orgnr.get(item.client_orgnr)
             if client_id is None:
@@ -61,12 +79,13 @@ def apply_events(session: Session, partner_id: int, batch: PayrollEventsIn) -> P
             else:
                 values["period"] = item.registered_on.strftime("%Y-%m")
             row_id = existing.get(item.external_ref)
-            row = session.get(table, row_id) if row_id is not None else None
+            # mypy joins a union of tables passed to Session.get into their base, SQLModel.
+            row = cast(EventRow | None, session.get(table, row_id)) if row_id is not None else None
             if row is None:
                 row = table(partner_id=partner_id, **values)
                 session.add(row)
             else:
-                touched.add((row.client_id, row.period))  # type: ignore[attr-defined]
+                touched.add((row.client_id, row.period))
                 for key, value in values.items():
                     setattr(row, key, value)
             touched.add((client_id, values["period"]))
@@ -79,7 +98,11 @@ def apply_events(session: Session, partner_id: int, batch: PayrollEventsIn) -> P
 
 
 def _lookup(
-    session: Session, table: type[SQLModel], column: Any, values: set[Any], partner_id: int
+    session: Session,
+    table: LookupTable,
+    column: Mapped[Any],
+    values: set[Any],
+    partner_id: int,
 ) -> dict[Any, int]:
     """Map ``column`` values to row ids within the partner, in chunks (IN-list limits)."""
     found: dict[Any, int] = {}
@@ -87,9 +110,9 @@ def _lookup(
     for start in range(0, len(ordered), 900):
         chunk = ordered[start : start + 900]
         for value, row_id in session.execute(
-            select(column, table.id).where(  # type: ignore[attr-defined]
+            select(column, col(table.id)).where(
                 column.in_(chunk),
-                table.partner_id == partner_id,  # type: ignore[attr-defined]
+                col(table.partner_id) == partner_id,
             )
         ):
             found[value] = row_id

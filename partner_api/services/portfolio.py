@@ -1,7 +1,7 @@
 """Creating the partner's firm, users, clients, groups and grants (admin and demo paths)."""
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from partner_api.identifiers import is_valid_orgnr
 from partner_api.models import AccessGrant, Client, ClientGroup, ClientGroupMember, Partner, User
@@ -56,7 +56,9 @@ def create_client(
             f"{orgnr!r} is not a valid organisasjonsnummer (mod 11).",
         )
     duplicate = session.execute(
-        select(Client.id).where(Client.partner_id == partner_id, Client.orgnr == orgnr)
+        select(col(Client.id)).where(
+            col(Client.partner_id) == partner_id, col(Client.orgnr) == orgnr
+        )
     ).first()
     if duplicate:
         raise ProblemError(

@@ -7,7 +7,7 @@ sticks until the override is cleared.
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from partner_api.models import AccessGrant, PayrollRun
 
@@ -15,9 +15,9 @@ from partner_api.models import AccessGrant, PayrollRun
 def latest_runner(session: Session, client_ids: list[int]) -> dict[int, int | None]:
     runner: dict[int, int | None] = {}
     rows = session.execute(
-        select(PayrollRun.client_id, PayrollRun.run_by_user_id)
-        .where(PayrollRun.client_id.in_(client_ids))  # type: ignore[attr-defined]
-        .order_by(PayrollRun.period, PayrollRun.pay_date, PayrollRun.id)  # type: ignore[arg-type]
+        select(col(PayrollRun.client_id), col(PayrollRun.run_by_user_id))
+        .where(col(PayrollRun.client_id).in_(client_ids))
+        .order_by(col(PayrollRun.period), col(PayrollRun.pay_date), col(PayrollRun.id))
     )
     for client_id, user_id in rows:  # ordered oldest first: the last one seen is the latest
         runner[client_id] = user_id
@@ -33,8 +33,8 @@ def apply_auto_roles(session: Session, client_ids: Iterable[int]) -> int:
         runner = latest_runner(session, chunk)
         grants = session.execute(
             select(AccessGrant).where(
-                AccessGrant.client_id.in_(chunk),  # type: ignore[attr-defined]
-                AccessGrant.role_source == "auto",
+                col(AccessGrant.client_id).in_(chunk),
+                col(AccessGrant.role_source) == "auto",
             )
         ).scalars()
         for grant in grants:

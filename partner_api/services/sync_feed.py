@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, Table, and_, false, or_, select
+from sqlmodel import Session, SQLModel, col
 
 from partner_api.models import SYNC_KINDS, Partner, SyncState, Tombstone, utcnow
 from partner_api.problems import ProblemError
@@ -86,14 +86,21 @@ def decode_cursor(state: SyncState, partner_id: int, cursor: str | None) -> Posi
     return pos
 
 
-def _after(pos: Position, kind: str, version_col: Any, id_col: Any) -> Any:
+def _table(model: type[SQLModel]) -> Table:
+    # SQLAlchemy sets ``__table__`` on every table=True model; SQLModel does not declare it.
+    return model.__table__  # type: ignore[attr-defined]
+
+
+def _after(
+    pos: Position, kind: str, version_col: ColumnElement[Any], id_col: ColumnElement[Any]
+) -> ColumnElement[bool]:
     """SQL for "(version, kind, id) > pos" with ``kind`` fixed for this table."""
     if kind > pos.kind:
         same_version_tail = version_col == pos.version
     elif kind == pos.kind:
         same_version_tail = and_(version_col == pos.version, id_col > pos.id)
     else:
-        same_version_tail = False
+        same_version_tail = false()
     return or_(version_col > pos.version, same_version_tail)
 
 
@@ -114,7 +121,7 @@ def changes(session: Session, partner_id: int, cursor: str | None, limit: int) -
 
     found: list[Change] = []
     for kind, table in SYNC_KINDS.items():
-        tbl = table.__table__  # type: ignore[attr-defined]
+        tbl = _table(table)
         fields = list(ROW_MODELS[kind].model_fields)
         scope = tbl.c.id == partner_id if table is Partner else tbl.c.partner_id == partner_id
         stmt = (
@@ -127,7 +134,7 @@ def changes(session: Session, partner_id: int, cursor: str | None, limit: int) -
             data = {f: _jsonable(v) for f, v in zip(fields, row[1:], strict=True)}
             found.append(Change(kind=kind, id=data["id"], op="upsert", version=row[0], data=data))
 
-    tomb = Tombstone.__table__  # type: ignore[attr-defined]
+    tomb = _table(Tombstone)
     kind_after = or_(
         tomb.c.version > pos.version,
         and_(tomb.c.version == pos.version, tomb.c.kind > pos.kind),
@@ -165,11 +172,7 @@ def prune_tombstones(session: Session, now: datetime | None = None) -> int:
     """Drop tombstones past retention; cursors older than them then get 410."""
     cutoff = (now or utcnow()) - TOMBSTONE_RETENTION
     old = (
-        session.execute(
-            select(Tombstone).where(Tombstone.deleted_at < cutoff)  # type: ignore[arg-type]
-        )
-        .scalars()
-        .all()
+        session.execute(select(Tombstone).where(col(Tombstone.deleted_at) < cutoff)).scalars().all()
     )
     if not old:
         return 0

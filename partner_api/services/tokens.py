@@ -4,7 +4,7 @@ import hashlib
 import secrets
 import zlib
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from partner_api.models import ApiToken, User
 
@@ -35,7 +35,9 @@ def create_token(session: Session, user: User) -> str:
 
 def user_for_token(session: Session, token: str) -> User | None:
     row = session.exec(
-        select(ApiToken).where(ApiToken.token_hash == _hash(token), ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        select(ApiToken).where(
+            col(ApiToken.token_hash) == _hash(token), col(ApiToken.revoked_at).is_(None)
+        )
     ).first()
     if row is None:
         return None

@@ -32,8 +32,14 @@ class BindingSpec:
 
 BINDINGS: tuple[BindingSpec, ...] = (
     # app-wide
-    BindingSpec("app.dashboard", "1", "app.switch_mode('dashboard')", "Oversikt", "Dashboard"),
-    BindingSpec("app.clients", "2", "app.switch_mode('clients')", "Klienter", "Clients"),
+    # 1 and 2 are shown in the title bar's screen tabs, so the footer leaves them out
+    BindingSpec(
+        "app.dashboard", "1", "app.switch_mode('dashboard')", "Oversikt", "Dashboard",
+        show=False,
+    ),
+    BindingSpec(
+        "app.clients", "2", "app.switch_mode('clients')", "Klienter", "Clients", show=False,
+    ),
     BindingSpec("app.help", "question_mark", "app.help", "Hjelp", "Help"),
     BindingSpec("app.sync", "r", "app.sync", "Synk", "Sync"),
     BindingSpec("app.quit", "q", "app.quit", "Avslutt", "Quit"),
@@ -55,7 +61,7 @@ BINDINGS: tuple[BindingSpec, ...] = (
         "Last full month", show=False,
     ),
     BindingSpec("dashboard.filter", "f", "filter", "Filter", "Filter"),
-    BindingSpec("dashboard.clear", "escape", "clear_filter", "Nullstill filter", "Clear filter"),
+    BindingSpec("dashboard.clear", "escape", "clear_filter", "Nullstill", "Clear"),
     # clients (partner list)
     BindingSpec("clients.search", "slash", "focus_search", "Søk", "Search"),
     BindingSpec("clients.filter", "f", "filter", "Filter", "Filter"),
@@ -68,7 +74,7 @@ BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("table.top", "g,home", "first", "Første", "First", show=False),
     BindingSpec("table.bottom", "G,end", "last", "Siste", "Last", show=False),
     BindingSpec("table.toggle", "space", "toggle_select", "Velg", "Select"),
-    BindingSpec("table.select_all", "a", "select_all", "Velg alle viste", "Select all shown"),
+    BindingSpec("table.select_all", "a", "select_all", "Velg alle", "Select all"),
     BindingSpec("table.open", "enter", "open", "Åpne", "Open"),
     BindingSpec("table.sort", "s", "cycle_sort", "Sorter", "Sort"),
     BindingSpec("table.reverse", "S", "reverse_sort", "Snu sortering", "Reverse sort", show=False),

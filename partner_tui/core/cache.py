@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -226,7 +226,7 @@ def _pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def set_meta(conn: Any, key: str, value: str) -> None:
+def set_meta(conn: Connection, key: str, value: str) -> None:
     conn.exec_driver_sql(
         "INSERT INTO meta(key, value) VALUES (?, ?) "
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",

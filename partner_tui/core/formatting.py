@@ -75,11 +75,13 @@ def format_datetime(dt: datetime, language: str = "nb") -> str:
 
 
 _EN_MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)
 _NB_MONTHS = (
-    "januar februar mars april mai juni juli august september oktober november desember"
-).split()
+    "januar", "februar", "mars", "april", "mai", "juni",
+    "juli", "august", "september", "oktober", "november", "desember",
+)
 
 
 def format_month(period: str, language: str = "nb") -> str:

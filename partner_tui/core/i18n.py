@@ -11,6 +11,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "screen.dashboard": ("Oversikt", "Dashboard"),
     "screen.clients": ("Klienter", "Clients"),
     "screen.help": ("Hjelp", "Help"),
+    "app.commands": ("Kommandoer", "Commands"),
     # status line
     "status.online": ("tilkoblet", "online"),
     "status.offline": ("frakoblet", "offline"),
@@ -34,6 +35,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "sync.unreachable": (
         "Får ikke kontakt med serveren: {detail}", "Cannot reach the server: {detail}",
     ),
+    "error.cache": ("Kunne ikke lese den lokale cachen", "Could not read the local cache"),
     "sync.busy": ("Synkronisering pågår allerede", "A sync is already running"),
     "sync.offline": (
         "Frakoblet: ingen server er satt opp. Kjør `partner-tui sync --api URL`.",
@@ -60,6 +62,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "filter.reset": ("Nullstill", "Reset"),
     "filter.cancel": ("Avbryt", "Cancel"),
     "filter.me": ("meg", "me"),
+    "filter.role_hint": (
+        "Rollen gjelder valgt regnskapsfører, ellers deg selv.",
+        "The role applies to the chosen accountant, else to you.",
+    ),
+    "modal.close": ("Lukk", "Close"),
     "role.ansvarlig": ("ansvarlig", "ansvarlig"),
     "role.medarbeider": ("medarbeider", "medarbeider"),
     # dashboard
@@ -75,12 +82,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "fig.absences": ("Fravær", "Absences"),
     "fig.automation": ("Automatiseringsgrad", "Degree of automation"),
     "fig.automation_detail": ("{a} av {b} steg", "{a} of {b} steps"),
-    "fig.amelding": ("A-meldinger feilet {month}", "A-meldinger failed {month}"),
+    "fig.amelding": ("A-meldinger feilet", "A-meldinger failed"),
     "fig.amelding_value": ("{r} avvist, {m} mangler", "{r} rejected, {m} missing"),
     "fig.amelding_detail_before": (
-        "frist {date}: mangler telles etter fristen", "due {date}: missing counted after it",
+        "for {month}\nfrist {date} (ikke passert)", "for {month}\ndue {date} (not yet)",
     ),
-    "fig.amelding_detail_after": ("frist var {date}", "was due {date}"),
+    "fig.amelding_detail_after": ("for {month}\nfrist {date}", "for {month}\ndue {date}"),
     "fig.salary": ("Utbetalt lønn", "Total salary paid"),
     "fig.salary_unit": ("kr", "NOK"),
     "fig.loading": ("…", "…"),
@@ -93,7 +100,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col.name": ("Navn", "Name"),
     "col.groups": ("Grupper", "Groups"),
     "col.altinn": ("Altinn", "Altinn"),
-    "col.users": ("Brukere (A = ansvarlig, M = medarbeider)", "Users (A = ansvarlig, M = medarbeider)"),
+    "col.users": (
+        "Brukere (A = ansvarlig, M = medarbeider)", "Users (A = ansvarlig, M = medarbeider)",
+    ),
     "col.status": ("Status", "Status"),
     "altinn.tag": ("partner", "partner"),
     "status.archived": ("arkivert", "archived"),
@@ -108,6 +117,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "detail.manual": ("manuell", "manual"),
     "detail.auto": ("automatisk", "automatic"),
     "detail.until": ("til {date}", "until {date}"),
+    "detail.user": ("Bruker", "User"),
+    "detail.level": ("Tilgang", "Access"),
+    "detail.valid": ("Gyldig", "Valid"),
+    "detail.close": ("esc lukker", "esc closes"),
     # help
     "help.title": ("Taster på denne skjermen", "Keys on this screen"),
     "help.key": ("Tast", "Key"),

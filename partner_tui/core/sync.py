@@ -12,11 +12,13 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
+
+from sqlalchemy import Connection
 
 from partner_api.wire import ROW_MODELS, Change
 from partner_tui.core.api_client import ApiClient, ApiError
-from partner_tui.core.cache import KIND_TABLES, CacheDB, set_meta
+from partner_tui.core.cache import KIND_TABLES, CacheDB, CacheModel, set_meta
 
 PAGE_LIMIT = 2000
 STAGE_PREFIX = "stage_"
@@ -40,6 +42,12 @@ class SyncReport:
 
 def _columns(kind: str) -> list[str]:
     return ["version", *ROW_MODELS[kind].model_fields]
+
+
+def _table_name(table: type[CacheModel]) -> str:
+    # SQLModel types ``__tablename__`` as ``str | Callable`` (a declared_attr by default);
+    # every cache table sets it to a plain string.
+    return cast(str, table.__tablename__)
 
 
 def _upsert_sql(table: str, cols: list[str]) -> str:
@@ -136,7 +144,7 @@ class Syncer:
     def _reset_staging(self) -> None:
         with self.cache.write() as conn:
             for table in KIND_TABLES.values():
-                name = table.__tablename__
+                name = _table_name(table)
                 conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{STAGE_PREFIX}{name}"')
                 ddl = conn.exec_driver_sql(
                     "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
@@ -152,7 +160,7 @@ class Syncer:
     def _swap_in(self, cursor: str) -> None:
         with self.cache.write() as conn:
             for table in KIND_TABLES.values():
-                name = table.__tablename__
+                name = _table_name(table)
                 conn.exec_driver_sql(f'DELETE FROM "{name}"')
                 conn.exec_driver_sql(f'INSERT INTO "{name}" SELECT * FROM "{STAGE_PREFIX}{name}"')
                 conn.exec_driver_sql(f'DROP TABLE "{STAGE_PREFIX}{name}"')
@@ -160,7 +168,7 @@ class Syncer:
             conn.exec_driver_sql("DELETE FROM meta WHERE key = 'staging_cursor'")
 
 
-def _apply(conn: Any, changes: list[Change], *, prefix: str, counts: dict[str, int]) -> None:
+def _apply(conn: Connection, changes: list[Change], *, prefix: str, counts: dict[str, int]) -> None:
     upserts: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     deletes: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for change in changes:
@@ -173,10 +181,10 @@ def _apply(conn: Any, changes: list[Change], *, prefix: str, counts: dict[str, i
             data["version"] = change.version
             upserts[change.kind].append(tuple(data.get(c) for c in _columns(change.kind)))
     for kind, rows in upserts.items():
-        table = prefix + KIND_TABLES[kind].__tablename__
+        table = prefix + _table_name(KIND_TABLES[kind])
         conn.exec_driver_sql(_upsert_sql(table, _columns(kind)), rows)
         counts[kind] = counts.get(kind, 0) + len(rows)
     for kind, keys in deletes.items():
-        table = prefix + KIND_TABLES[kind].__tablename__
+        table = prefix + _table_name(KIND_TABLES[kind])
         conn.exec_driver_sql(f'DELETE FROM "{table}" WHERE id = ? AND version < ?', keys)
         counts[kind] = counts.get(kind, 0) + len(keys)

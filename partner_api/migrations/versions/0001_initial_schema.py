@@ -8,7 +8,7 @@ Create Date: 2026-12-03 16:19:03.555907
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0001"

@@ -1,0 +1,218 @@
+"""The partner list: every client, its groups, Altinn tag and who has access with what role."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence, Set
+from contextlib import closing
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Static
+
+from partner_tui.core.formatting import format_int
+from partner_tui.core.i18n import t
+from partner_tui.core.queries import (
+    SORT_COLUMNS,
+    ClientFilter,
+    ClientListModel,
+    SortSpec,
+    client_detail,
+)
+from partner_tui.core.safe_text import plain
+from partner_tui.screens.base import PartnerScreen
+from partner_tui.screens.client_detail import ClientDetailModal
+from partner_tui.screens.filter_modal import FilterChoice, FilterModal
+from partner_tui.widgets.virtual_table import Column, VirtualTable
+
+
+class ClientTableSource:
+    """Adapts the partner-list model to the virtual table's rows and cells."""
+
+    def __init__(self, model: ClientListModel, language: str) -> None:
+        self.model = model
+        self.altinn_tag = t("altinn.tag", language)
+        self.archived = t("status.archived", language)
+
+    @property
+    def visible_count(self) -> int:
+        return self.model.visible_count
+
+    def row_key(self, i: int) -> int:
+        return self.model.row_id(i)
+
+    def cells(self, i: int) -> Sequence[str]:
+        row = self.model.row(i)
+        name = row.name if row.status == "active" else f"{row.name} ({self.archived})"
+        return (row.orgnr, name, row.groups, self.altinn_tag if row.uses_partner_altinn else "",
+                row.users)
+
+    def visible_keys(self) -> Set[int]:
+        return self.model.visible_ids()
+
+
+def client_columns(language: str) -> list[Column]:
+    def label(key: str) -> str:
+        return t(f"col.{key}", language)
+
+    return [
+        Column("orgnr", label("orgnr"), width=9),
+        Column("name", label("name"), flex=3, min_width=16),
+        Column("groups", label("groups"), flex=2, min_width=10),
+        Column("altinn", label("altinn"), width=7),
+        Column("users", label("users"), flex=4, min_width=16),
+    ]
+
+
+class ClientsScreen(PartnerScreen):
+    MODE = "clients"
+    BINDING_SCOPE = "clients"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = self.papp.client_model
+        self.source = ClientTableSource(self.model, self.papp.language)
+        self.pickers = FilterChoice()
+
+    def compose(self) -> ComposeResult:
+        lang = self.papp.language
+        table = VirtualTable(
+            client_columns(lang), self.source, sortable=SORT_COLUMNS,
+            sort_column=self.model.sort.column, sort_descending=self.model.sort.descending,
+            empty_text=t("clients.empty", lang), language=lang, id="client-table",
+        )
+        search = Input(placeholder=t("clients.search_placeholder", lang), id="clients-search",
+                       compact=True)
+        search.cursor_blink = False  # a blinking cursor would send bytes while idle
+        yield from self.compose_frame([
+            Vertical(
+                Horizontal(
+                    Static(id="clients-count"),
+                    Static(id="clients-filters"),
+                    id="clients-titlebar",
+                ),
+                search,
+                Static(id="clients-empty"),
+                table,
+                id="clients-body",
+            )
+        ])
+
+    @property
+    def table(self) -> VirtualTable:
+        return self.query_one("#client-table", VirtualTable)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self._update_titles()
+
+    # ---- data ---------------------------------------------------------------------------
+
+    def data_changed(self) -> None:
+        # The app swapped a fresh snapshot into the shared model (filter re-applied there).
+        table = self.table
+        if table.selected:  # forget clients that no longer exist
+            table.selected &= set(self.model.all_ids())
+        table.source_changed()
+        self._update_titles()
+
+    def _current_filter(self) -> ClientFilter:
+        text = self.query_one("#clients-search", Input).value
+        p = self.pickers
+        return ClientFilter(text=text, user_id=p.user_id, role=p.role, group_id=p.group_id,
+                            altinn=p.altinn)
+
+    def _refilter(self) -> None:
+        self.model.apply(self._current_filter())
+        self.table.source_changed()
+        self._update_titles()
+
+    def _update_titles(self) -> None:
+        lang = self.papp.language
+        count = self.t("clients.count", n=format_int(self.model.visible_count, lang),
+                       m=format_int(self.model.total, lang))
+        self.query_one("#clients-count", Static).update(plain(count, style="bold"))
+        self.query_one("#clients-filters", Static).update(plain(self._picker_summary()))
+        empty = self.query_one("#clients-empty", Static)
+        message = self.papp.empty_message()
+        empty.display = bool(message)
+        if message:
+            empty.update(plain(message))
+
+    def _picker_summary(self) -> str:
+        p, parts = self.pickers, []
+        if p.group_id is not None:
+            names = {g.id: g.name for g in self.papp.groups}
+            parts.append(f"{self.t('filter.group')}: {names.get(p.group_id, '?')}")
+        if p.user_id is not None:
+            names = {u.id: u.name for u in self.papp.users}
+            parts.append(f"{self.t('filter.user')}: {names.get(p.user_id, '?')}")
+        if p.role is not None:
+            me = f" ({self.t('filter.me')})" if p.user_id is None else ""
+            parts.append(f"{self.t('filter.role')}: {self.t('role.' + p.role)}{me}")
+        if p.altinn is not None:
+            parts.append(self.t("filter.altinn_yes" if p.altinn else "filter.altinn_no"))
+        if not parts:
+            return f"{self.t('filter.title')}: {self.t('filter.all')} (f)"
+        return "  ·  ".join(parts)
+
+    def selection_counts(self) -> tuple[int, int] | None:
+        table = self.table
+        return len(table.selected), table.hidden_selected()
+
+    # ---- events -------------------------------------------------------------------------
+
+    @on(Input.Changed, "#clients-search")
+    def _search_changed(self, _event: Input.Changed) -> None:
+        self._refilter()
+
+    @on(Input.Submitted, "#clients-search")
+    def _search_submitted(self, _event: Input.Submitted) -> None:
+        self.table.focus()
+
+    def on_virtual_table_sort_changed(self, event: VirtualTable.SortChanged) -> None:
+        key = self.table.cursor_key
+        self.model.apply(sort=SortSpec(event.column, event.descending))
+        self.table.source_changed()
+        if key is not None and (pos := self.model.index_of(key)) is not None:
+            self.table.move_cursor(pos)
+
+    def on_virtual_table_selection_changed(self, _event: VirtualTable.SelectionChanged) -> None:
+        self.papp.publish_status()
+
+    def on_virtual_table_row_activated(self, event: VirtualTable.RowActivated) -> None:
+        self._open_detail(event.key)
+
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
+    def _open_detail(self, client_id: int) -> None:
+        with closing(self.papp.cache.raw()) as conn:
+            detail = client_detail(conn, client_id)
+        if detail is not None:
+            self.app.call_from_thread(
+                self.app.push_screen, ClientDetailModal(detail, self.papp.language)
+            )
+
+    # ---- actions ------------------------------------------------------------------------
+
+    def action_focus_search(self) -> None:
+        self.query_one("#clients-search", Input).focus()
+
+    def action_clear_filter(self) -> None:
+        search = self.query_one("#clients-search", Input)
+        had_text = bool(search.value)
+        with search.prevent(Input.Changed):
+            search.value = ""
+        if not had_text:  # a second esc clears the pickers too
+            self.pickers = FilterChoice()
+        self._refilter()
+        self.table.focus()
+
+    def action_filter(self) -> None:
+        def changed(choice: FilterChoice) -> None:
+            self.pickers = choice
+            self._refilter()
+
+        self.app.push_screen(FilterModal(
+            self.pickers, self.papp.users, self.papp.groups, on_change=changed,
+            with_altinn=True, language=self.papp.language,
+        ))
