@@ -158,7 +158,7 @@ class PartnerApp(App[None]):
         self.data_version = 0
         self.status = StatusState(
             online=False, syncing=syncer is not None, note=offline_reason or "",
-            language=self.language,
+            language=self.language, loaded=False,
         )
         self._me_user_id: int | None = None
 

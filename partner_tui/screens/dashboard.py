@@ -102,8 +102,11 @@ class DashboardScreen(PartnerScreen):
     def on_dashboard_screen_figures_ready(self, message: FiguresReady) -> None:
         if message.query != _Query(self.month, self.flt):
             return  # an answer to an older question
+        first = self.figures is None
         self.figures = message.figures
         self._show_figures(message.figures)
+        if first:
+            self._show_heading()
 
     # ---- drawing ------------------------------------------------------------------------
 
@@ -130,8 +133,10 @@ class DashboardScreen(PartnerScreen):
         empty = self.query_one("#dash-empty", Static)
         message = self.papp.empty_message()
         empty.display = bool(message)
-        for wid in ("#dash-grid", "#dash-hint", "#dash-filters"):
+        for wid in ("#dash-hint", "#dash-filters"):
             self.query_one(wid).display = not message
+        # The cards appear with their first figures, never with placeholders.
+        self.query_one("#dash-grid").display = not message and self.figures is not None
         if message:
             empty.update(plain(message))
 

@@ -64,7 +64,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         lang = self.language
         table = Table(expand=True, show_edge=False, box=None, padding=(0, 2, 0, 0))
-        table.add_column(plain(t("help.key", lang), style="bold"), no_wrap=True)
+        table.add_column(plain(t("help.key", lang), style="bold"), no_wrap=True, width=16)
         table.add_column(plain(t("help.action", lang), style="bold"))
         shown_global = False
         for keys, description, is_global in self.rows:

@@ -28,6 +28,7 @@ class StatusState:
     hidden: int = 0
     note: str = ""  # e.g. the reason for being offline
     language: str = "nb"
+    loaded: bool = True  # False until the cache has been read: claim nothing about it yet
 
     def with_selection(self, selected: int | None, hidden: int = 0) -> StatusState:
         return replace(self, selected=selected, hidden=hidden)
@@ -52,7 +53,7 @@ def status_text(state: StatusState, now: datetime | None = None) -> Text:
         if state.last_sync_at is not None:
             when = format_datetime(state.last_sync_at, lang)
             text.append(" — " + t("status.offline_since", lang, when=when))
-        else:
+        elif state.loaded:
             text.append(" — " + t("status.never_synced", lang))
     if state.pending:
         key = "status.pending_one" if state.pending == 1 else "status.pending_many"
