@@ -160,6 +160,16 @@ def _run_app(
         language=settings.language,
         caller_id=int(me) if me else None,
     )
+    if settings.keys:
+        from partner_tui.core.bindings import BINDINGS
+
+        known = {b.id for b in BINDINGS}
+        unknown = sorted(set(settings.keys) - known)
+        if unknown:
+            print(f"partner-tui: unknown binding ids in [keys]: {', '.join(unknown)} "
+                  f"(known: {', '.join(sorted(known))})", file=sys.stderr)
+            return 1
+        app.set_keymap(settings.keys)
     app.run()
     return 0
 
