@@ -64,15 +64,32 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PARTNER_TUI_HOME": str(home)}
     demo = subprocess.run(
-        [bin_dir / "partner-api", "demo", "--db", str(db), "--clients", str(CLIENTS),
-         "--end-month", END, "--out", str(out), "--json"],
-        capture_output=True, text=True, check=True, env=env, timeout=600,
+        [
+            bin_dir / "partner-api",
+            "demo",
+            "--db",
+            str(db),
+            "--clients",
+            str(CLIENTS),
+            "--end-month",
+            END,
+            "--out",
+            str(out),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        timeout=600,
     )
     creds = json.loads(demo.stdout)
     port = free_port()
     server = subprocess.Popen(
         [bin_dir / "partner-api", "serve", "--db", str(db), "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -86,19 +103,31 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
         assert time.monotonic() < deadline, "partner-api serve did not answer /health"
         time.sleep(0.2)
     try:
-        yield {"url": url, "token": creds["token"], "out": out, "home": home, "env": env,
-               "bin": bin_dir, "db": db}
+        yield {
+            "url": url,
+            "token": creds["token"],
+            "out": out,
+            "home": home,
+            "env": env,
+            "bin": bin_dir,
+            "db": db,
+        }
     finally:
         server.terminate()
         server.wait(timeout=20)
 
 
-def tui_sync(served: dict[str, object], token: str | None = None) -> subprocess.CompletedProcess[str]:
+def tui_sync(
+    served: dict[str, object], token: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = dict(served["env"])  # type: ignore[call-overload]
     env["PARTNER_TUI_TOKEN"] = token or str(served["token"])
     return subprocess.run(
         [Path(str(served["bin"])) / "partner-tui", "sync", "--api", str(served["url"]), "--json"],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
 
 
@@ -119,8 +148,9 @@ def test_sync_whole_portfolio_and_salary_equals_the_files(served) -> None:  # ty
         for month in (END, month_add(END, -1), month_add(END, -13)):
             expected = cash_salary_in_files(Path(str(served["out"])), month)
             assert api.dashboard(month).salary_paid_ore == expected, month
-            cached = conn.execute("SELECT sum(salary_paid_ore) FROM client_month WHERE month = ?",
-                                  (month,)).fetchone()[0]
+            cached = conn.execute(
+                "SELECT sum(salary_paid_ore) FROM client_month WHERE month = ?", (month,)
+            ).fetchone()[0]
             assert cached == expected, month
 
 
@@ -134,8 +164,9 @@ def test_every_figure_is_the_same_from_api_and_cache(served) -> None:  # type: i
     filters += [DashboardFilter(group_id=g) for g in groups]
     filters += [DashboardFilter(user_id=u) for u in users]
     filters += [DashboardFilter(user_id=u, role="ansvarlig") for u in users[:3]]
-    filters += [DashboardFilter(user_id=u, role="medarbeider", group_id=groups[0])
-                for u in users[:3]]
+    filters += [
+        DashboardFilter(user_id=u, role="medarbeider", group_id=groups[0]) for u in users[:3]
+    ]
     filters += [DashboardFilter(role="ansvarlig"), DashboardFilter(role="medarbeider")]
     with ApiClient(str(served["url"]), str(served["token"])) as api:
         me = api.me().user.id
@@ -156,8 +187,16 @@ def test_sync_refuses_a_bad_token_and_an_unreachable_api(served) -> None:  # typ
     env = dict(served["env"])  # type: ignore[call-overload]
     env["PARTNER_TUI_TOKEN"] = "x"
     down = subprocess.run(
-        [Path(str(served["bin"])) / "partner-tui", "sync", "--api", f"http://127.0.0.1:{free_port()}"],
-        capture_output=True, text=True, env=env, timeout=60,
+        [
+            Path(str(served["bin"])) / "partner-tui",
+            "sync",
+            "--api",
+            f"http://127.0.0.1:{free_port()}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert down.returncode == 2
     assert "cannot reach" in down.stderr

@@ -94,50 +94,52 @@ class Syncer:
         report.seconds = time.perf_counter() - started
         return report
 
-    # ---- incremental ----------------------------------------------------------------------
-
-    def _incremental(self, cursor: str, progress: ProgressFn | None) -> SyncReport:
-        report = SyncReport(full=False)
+    def _pull(
+        self,
+        cursor: str | None,
+        report: SyncReport,
+        progress: ProgressFn | None,
+        *,
+        prefix: str,
+        cursor_key: str,
+    ) -> str:
+        """Apply pages until the feed is drained; each page and its cursor in one transaction."""
         while True:
             page = self.api.changes(cursor, self.page_limit)
             with self.cache.write() as conn:
-                _apply(conn, page.changes, prefix="", counts=report.counts)
-                set_meta(conn, "cursor", page.next_cursor)
+                _apply(conn, page.changes, prefix=prefix, counts=report.counts)
+                set_meta(conn, cursor_key, page.next_cursor)
             cursor = page.next_cursor
             report.pages += 1
             report.server_version = page.server_version
             if progress:
                 progress(report.total)
             if not page.has_more:
-                return report
+                return cursor
 
-    # ---- full resync ----------------------------------------------------------------------
+    def _incremental(self, cursor: str, progress: ProgressFn | None) -> SyncReport:
+        report = SyncReport(full=False)
+        self._pull(cursor, report, progress, prefix="", cursor_key="cursor")
+        return report
 
     def _full(self, progress: ProgressFn | None, reason: str) -> SyncReport:
         report = SyncReport(full=True, reason=reason)
         cursor = self.cache.get_meta("staging_cursor")
         if cursor is None:
             self._reset_staging()
-        while True:
-            try:
-                page = self.api.changes(cursor, self.page_limit)
-            except ApiError as exc:
-                if exc.status != 410 or cursor is None:
-                    raise
-                # The server moved on under a half-done resync (e.g. a demo reset): start over.
-                self._reset_staging()
-                cursor = None
-                continue
-            with self.cache.write() as conn:
-                _apply(conn, page.changes, prefix=STAGE_PREFIX, counts=report.counts)
-                set_meta(conn, "staging_cursor", page.next_cursor)
-            cursor = page.next_cursor
-            report.pages += 1
-            report.server_version = page.server_version
-            if progress:
-                progress(report.total)
-            if not page.has_more:
-                break
+        try:
+            cursor = self._pull(
+                cursor, report, progress, prefix=STAGE_PREFIX, cursor_key="staging_cursor"
+            )
+        except ApiError as exc:
+            if exc.status != 410 or self.cache.get_meta("staging_cursor") is None:
+                raise
+            # The server moved on under a half-done resync (e.g. a demo reset): start over.
+            self._reset_staging()
+            report = SyncReport(full=True, reason=reason)
+            cursor = self._pull(
+                None, report, progress, prefix=STAGE_PREFIX, cursor_key="staging_cursor"
+            )
         self._swap_in(cursor)
         return report
 

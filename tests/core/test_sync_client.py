@@ -176,3 +176,20 @@ def test_cache_file_is_private(tmp_path) -> None:  # type: ignore[no-untyped-def
     cache = CacheDB(tmp_path / "sub" / "c.sqlite")
     assert (cache.path.stat().st_mode & 0o777) == 0o600
     assert (cache.path.parent.stat().st_mode & 0o777) == 0o700
+
+
+def test_resumed_full_sync_restarts_when_the_server_was_reset(served, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url, tenant, db = served
+    cache = CacheDB(tmp_path / "c.sqlite")
+    with ApiClient(url, tenant.token, transport=FaultyTransport({3})) as api:
+        syncer = Syncer(api, cache, page_limit=2)
+        with pytest.raises(ApiUnreachable):
+            syncer.sync()
+        assert cache.get_meta("staging_cursor") is not None
+        with db.transaction() as s:  # a demo reset / restore: old cursors are void
+            s.get(SyncState, 1).epoch = "reset"  # type: ignore[union-attr]
+            s.get(Client, tenant.client_ids[2]).name = "Etter reset AS"  # type: ignore[union-attr]
+        report = syncer.sync()
+    assert report.full
+    assert cache_rows(cache) == cache_rows(fresh_cache_like(url, tenant.token, tmp_path, "ref"))
+    assert ("Etter reset AS",) in {(r[3],) for r in cache_rows(cache)["client"]}
