@@ -27,9 +27,14 @@ def create_app(db: Database | str) -> FastAPI:
         response.headers["X-Request-ID"] = rid
         return response
 
-    from partner_api.routes import clients, core, ingest
+    from partner_api.routes import access, clients, core, ingest
 
+    app.openapi_tags = [
+        {"name": "access", "description": access.WRITE_CONVENTIONS},
+        {"name": "audit", "description": "Every change, who made it, before → after."},
+    ]
     app.include_router(core.router)
     app.include_router(ingest.router)
     app.include_router(clients.router)
+    app.include_router(access.router)
     return app

@@ -18,6 +18,7 @@ class Caller:
     user_id: int
     partner_id: int
     name: str
+    is_partneradmin: bool = True
 
 
 def database(request: Request) -> Database:
@@ -54,7 +55,12 @@ def caller(
             f"{user.email} does not have the partneradmin role.",
         )
     assert user.id is not None
-    return Caller(user_id=user.id, partner_id=user.partner_id, name=user.name)
+    return Caller(
+        user_id=user.id,
+        partner_id=user.partner_id,
+        name=user.name,
+        is_partneradmin=user.is_partneradmin,
+    )
 
 
 CallerDep = Annotated[Caller, Depends(caller)]

@@ -64,6 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--end-month", help="last month of history, YYYY-MM (default: last complete)")
     demo.add_argument("--json", action="store_true", help='print {"email": ..., "token": ...}')
 
+    expire = sub.add_parser(
+        "expire-grants",
+        help="end access grants past their valid_until and forget old idempotency keys "
+        "(the API also does this by itself on writes and syncs)",
+    )
+    _db_arg(expire)
+    expire.add_argument("--today", help="YYYY-MM-DD (default: today in Norway)")
+
     args = parser.parse_args(argv)
     handler = {
         "serve": _serve,
@@ -72,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         "add-client": _add_client,
         "import-amelding": _import,
         "demo": _demo,
+        "expire-grants": _expire_grants,
     }[args.command]
     try:
         return handler(args)
@@ -194,6 +203,20 @@ def _import(args: argparse.Namespace) -> int:
     if failed:
         print(f"partner-api: {failed} of {len(args.files)} files not imported", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _expire_grants(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from partner_api.services import access, idempotency
+
+    on = date.fromisoformat(args.today) if args.today else access.today()
+    db = _database(args.db)
+    with db.transaction() as session:
+        ended = access.expire_grants(session, on)
+        forgotten = idempotency.prune(session)
+    print(f"ended {ended} expired grant(s); forgot {forgotten} old idempotency key(s)")
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:

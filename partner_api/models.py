@@ -91,17 +91,41 @@ class Client(Versioned, table=True):
     status: str = "active"  # active | archived
 
 
+# Access levels, lowest first: a user may grant at most their own level (DESIGN.md §3).
+ACCESS_LEVELS = ("read", "payroll", "full")
+
+
 class AccessGrant(Versioned, table=True):
     __tablename__ = "access_grant"
-    __table_args__ = (UniqueConstraint("user_id", "client_id"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "client_id"),
+        # Expiry sweeps look for "valid_until < today" per partner on every write and sync.
+        Index("ix_access_grant_partner_valid_until", "partner_id", "valid_until"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     partner_id: int = Field(foreign_key="partner.id", index=True)
     user_id: int = Field(foreign_key="app_user.id", index=True)
     client_id: int = Field(foreign_key="client.id", index=True)
-    access_level: str = "full"
+    access_level: str = "full"  # one of ACCESS_LEVELS
     role: str = "medarbeider"  # ansvarlig | medarbeider
     role_source: str = "auto"  # auto | manual
-    valid_until: date | None = None
+    valid_until: date | None = None  # last day of access; the grant ends by itself after it
+
+
+class AccessTemplate(Versioned, table=True):
+    """A named access preset of the partner ("Lønnsmedarbeider"): a level and optionally a role.
+
+    Applying a template copies its values onto the grant; editing the template later does not
+    change grants made from it.
+    """
+
+    __tablename__ = "access_template"
+    __table_args__ = (UniqueConstraint("partner_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: int = Field(foreign_key="partner.id", index=True)
+    name: str
+    access_level: str  # one of ACCESS_LEVELS
+    role: str | None = None  # a role set by hand on grants made from it; None = automatic
 
 
 class ClientGroup(Versioned, table=True):
@@ -289,7 +313,14 @@ class JobItem(Versioned, table=True):
     last_error: str | None = None
 
 
-class AuditEvent(SQLModel, table=True):
+class AuditEvent(Versioned, table=True):
+    """Who changed what, when, from what to what (JSON), under which request id.
+
+    ``user_id`` is the actor (None: the system, e.g. an expired grant); ``subject_user_id`` and
+    ``client_id`` name the user and client the change is about (no foreign keys: the log
+    outlives what it describes).
+    """
+
     __tablename__ = "audit_event"
     id: int | None = Field(default=None, primary_key=True)
     partner_id: int = Field(foreign_key="partner.id", index=True)
@@ -298,14 +329,20 @@ class AuditEvent(SQLModel, table=True):
     action: str
     entity_kind: str
     entity_id: int | None = None
+    subject_user_id: int | None = Field(default=None, index=True)
+    client_id: int | None = Field(default=None, index=True)
     before: str | None = Field(default=None, sa_column=Column(Text))
     after: str | None = Field(default=None, sa_column=Column(Text))
+    note: str | None = None
     request_id: str | None = None
 
 
 class IdempotencyKey(SQLModel, table=True):
     __tablename__ = "idempotency_key"
-    __table_args__ = (UniqueConstraint("user_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "key"),
+        Index("ix_idempotency_key_created_at", "created_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="app_user.id")
     key: str
@@ -318,6 +355,8 @@ class IdempotencyKey(SQLModel, table=True):
 # Kinds delivered by the sync feed, in the order used to break version ties: kind name → table.
 SYNC_KINDS: dict[str, type[Versioned]] = {
     "access_grant": AccessGrant,
+    "access_template": AccessTemplate,
+    "audit_event": AuditEvent,
     "client": Client,
     "client_group": ClientGroup,
     "client_group_member": ClientGroupMember,

@@ -22,6 +22,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from partner_tui.core import bulk, outbox
+from partner_tui.core.bulk import AltinnPlan, AnyPlan, Preview, PreviewRow, plan_size
 from partner_tui.core.cache import CacheDB
 from partner_tui.core.formatting import parse_iso_utc
 from partner_tui.core.i18n import t
@@ -35,10 +37,13 @@ from partner_tui.core.queries import (
     outbox_counts,
 )
 from partner_tui.core.safe_text import clean
+from partner_tui.screens.access import AccessScreen
 from partner_tui.screens.base import PartnerScreen
+from partner_tui.screens.bulk_screens import PreviewScreen, ResultsScreen
 from partner_tui.screens.clients import ClientsScreen
 from partner_tui.screens.dashboard import DashboardScreen
 from partner_tui.screens.help import HelpScreen, binding_rows
+from partner_tui.screens.pending import PendingScreen
 from partner_tui.widgets.keys import install_bindings
 from partner_tui.widgets.status_line import StatusLine, StatusState
 
@@ -123,12 +128,78 @@ class SyncFailed(Message):
         self.text = text
 
 
+def _failed_items(answer: Any) -> int:
+    """How many items of a pushed bulk answer failed (0 for other answers)."""
+    summary = answer.get("summary") if isinstance(answer, dict) else None
+    return int(summary.get("failed", 0)) if isinstance(summary, dict) else 0
+
+
+class PreviewReady(Message):
+    def __init__(self, plan: AnyPlan, preview: Preview, names: Names, exact: bool) -> None:
+        super().__init__()
+        self.plan, self.preview, self.names, self.exact = plan, preview, names, exact
+
+
+class BulkApplied(Message):
+    def __init__(self, plan: AnyPlan, result: Any, names: Names) -> None:
+        super().__init__()
+        self.plan, self.result, self.names = plan, result, names
+
+
+class BulkQueued(Message):
+    def __init__(self, plan: AnyPlan) -> None:
+        super().__init__()
+        self.plan = plan
+
+
+class PushNotice(Message):
+    """The outbox push had refusals or partly failed bulk changes (from the sync worker)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class BulkRefused(Message):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class Names:
+    """(user name, client label) of a preview row, read from the cache once per plan."""
+
+    def __init__(self, users: dict[int, str], clients: dict[int, str]) -> None:
+        self.users, self.clients = users, clients
+
+    def __call__(self, row: PreviewRow) -> tuple[str, str]:
+        return (self.users.get(row.user_id, f"#{row.user_id}") if row.user_id else "",
+                self.clients.get(row.client_id, f"#{row.client_id}"))
+
+    @staticmethod
+    def load(conn: Any, plan: AnyPlan) -> Names:
+        if isinstance(plan, AltinnPlan):
+            uids: set[int] = set()
+            cids = set(plan.client_ids)
+        else:
+            uids = {op.user_id for op in plan.items}
+            cids = {op.client_id for op in plan.items}
+        users = {int(i): clean(n) for i, n in conn.execute("SELECT id, name FROM user")
+                 if int(i) in uids}
+        clients = {int(i): f"{clean(o)} {clean(n)}"
+                   for i, o, n in conn.execute("SELECT id, orgnr, name FROM client")
+                   if int(i) in cids}
+        return Names(users, clients)
+
+
 class PartnerApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Partneradmin"
     MODES: ClassVar[dict[str, Any]] = {
         "dashboard": DashboardScreen,
         "clients": ClientsScreen,
+        "access": AccessScreen,
+        "pending": PendingScreen,
     }
     DEFAULT_MODE = "dashboard"
 
@@ -161,6 +232,7 @@ class PartnerApp(App[None]):
             language=self.language, loaded=False,
         )
         self._me_user_id: int | None = None
+        self.last_bulk: tuple[AnyPlan, Any] | None = None  # (plan, applied result) for undo
 
     # ---- shared state for the screens ---------------------------------------------------
 
@@ -247,6 +319,23 @@ class PartnerApp(App[None]):
         self.post_message(SyncStarted())
         try:
             report = syncer.sync()
+            api = getattr(syncer, "api", None)
+            if api is not None and outbox.listed(self.cache, outbox.PENDING, outbox.INFLIGHT):
+                pushed = outbox.push(self.cache, api)
+                outbox.prune_applied(self.cache)
+                if pushed.applied:
+                    report = syncer.sync()
+                failed = [
+                    clean(item.summary) for item in pushed.applied
+                    if _failed_items(pushed.answers.get(item.id))
+                ]
+                if pushed.rejected or failed:
+                    text = t("pending.pushed", self.language, n=len(pushed.applied),
+                             r=len(pushed.rejected))
+                    if failed:  # a partial bulk: the server kept going past failed items
+                        text += " · " + t("pending.partly", self.language,
+                                          what=", ".join(failed))
+                    self.post_message(PushNotice(text))
         except Exception as exc:
             self.post_message(SyncFailed(describe_sync_error(exc, self.language)))
             return
@@ -285,6 +374,147 @@ class PartnerApp(App[None]):
             self.notify(detail, title=t("error.cache", self.language), severity="error",
                         markup=False, timeout=10)
 
+    # ---- the bulk pipeline: plan → preview → confirm → apply → results → undo ---------------
+
+    def _api(self) -> Any:
+        """The API client when the app is online (has a syncer with an ``api``), else None."""
+        return getattr(self.syncer, "api", None) if self.syncer is not None else None
+
+    def start_preview(self, plan: AnyPlan) -> None:
+        if not plan_size(plan):
+            self.notify(t("bulk.nothing", self.language), markup=False)
+            return
+        self._preview_worker(plan)
+
+    @work(thread=True, exclusive=True, group="bulk-preview", exit_on_error=False)
+    def _preview_worker(self, plan: AnyPlan) -> None:
+        with closing(self.cache.raw()) as conn:
+            names = Names.load(conn, plan)
+            if isinstance(plan, AltinnPlan):
+                local = bulk.preview_altinn(plan, conn)
+            else:
+                local = bulk.preview(plan, conn)
+        api, exact = self._api(), False
+        preview = local
+        if api is not None:
+            try:  # the server's dry run knows the automatic roles and the ceilings
+                if isinstance(plan, AltinnPlan):
+                    tagged = api.set_altinn_tag(plan.client_ids, plan.value, mode=plan.mode,
+                                                dry_run=True)
+                    preview = Preview.of(bulk.altinn_rows(tagged))
+                else:
+                    result = api.bulk_grants(plan.items, mode=plan.mode, dry_run=True)
+                    preview = bulk.preview_from_result(result)
+                exact = True
+            except Exception:  # unreachable, or refused: the cache's preview still helps
+                preview = local
+        self.post_message(PreviewReady(plan, preview, names, exact))
+
+    def on_preview_ready(self, message: PreviewReady) -> None:
+        self.push_screen(PreviewScreen(message.plan, message.preview, message.names,
+                                       exact=message.exact))
+
+    def apply_plan(self, plan: AnyPlan) -> None:
+        self._apply_worker(plan)
+
+    @work(thread=True, exclusive=True, group="bulk-apply", exit_on_error=False)
+    def _apply_worker(self, plan: AnyPlan) -> None:
+        from uuid import uuid4
+
+        from partner_tui.core.api_client import ApiError, ApiUnreachable
+
+        with closing(self.cache.raw()) as conn:
+            names = Names.load(conn, plan)
+        api = self._api()
+        if api is not None:
+            try:
+                # One key per apply: a resend after a lost answer is replayed, not redone.
+                key = str(uuid4())
+                if isinstance(plan, AltinnPlan):
+                    result = api.set_altinn_tag(plan.client_ids, plan.value, mode=plan.mode,
+                                                idempotency_key=key)
+                else:
+                    result = api.bulk_grants(plan.items, mode=plan.mode, dry_run=False,
+                                             idempotency_key=key)
+            except ApiUnreachable:
+                pass  # queue it below
+            except ApiError as exc:
+                detail = exc.problem.detail or exc.problem.title
+                self.post_message(BulkRefused(t("bulk.refused", self.language,
+                                                detail=clean(detail))))
+                return
+            else:
+                self.post_message(BulkApplied(plan, result, names))
+                return
+        if isinstance(plan, AltinnPlan):
+            outbox.enqueue(self.cache, "POST", "/v1/clients:altinn-tag",
+                           bulk.altinn_request(plan), plan.summary)
+        else:
+            outbox.enqueue(self.cache, "POST", "/v1/access-grants:bulk",
+                           bulk.to_bulk_request(plan), plan.summary)
+        self.post_message(BulkQueued(plan))
+
+    def _close_pipeline(self) -> None:
+        while isinstance(self.screen, PreviewScreen | ResultsScreen) or (
+            self.screen.is_modal and len(self.screen_stack) > 1
+        ):
+            self.pop_screen()
+
+    def on_bulk_applied(self, message: BulkApplied) -> None:
+        self._close_pipeline()
+        result = message.result
+        if bulk.undo_plan(message.plan, result) is not None:
+            self.last_bulk = (message.plan, result)
+        self.push_screen(ResultsScreen(message.plan, result, message.names))
+        if self.syncer is not None:
+            self.run_sync()
+
+    def on_bulk_queued(self, message: BulkQueued) -> None:
+        self._close_pipeline()
+        self.notify(t("bulk.queued", self.language, summary=clean(message.plan.summary)),
+                    severity="warning", markup=False, timeout=8)
+        self.load_cache()
+
+    def on_bulk_refused(self, message: BulkRefused) -> None:
+        self._close_pipeline()
+        self.notify(message.text, severity="error", markup=False, timeout=10)
+        self.load_cache()
+
+    def on_push_notice(self, message: PushNotice) -> None:
+        self.notify(message.text, severity="warning", markup=False, timeout=10)
+
+    def undo_last(self) -> None:
+        if self.last_bulk is None:
+            self.notify(t("access.no_undo", self.language), severity="warning", markup=False)
+            return
+        plan, result = self.last_bulk
+        undo = bulk.undo_plan(plan, result, t("bulk.undo", self.language, summary=plan.summary))
+        if undo is not None:
+            self.start_preview(undo)
+
+    def export_access(self, path: str, *, user_id: int | None = None,
+                      client_id: int | None = None) -> None:
+        self._export_worker(path, user_id, client_id)
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def _export_worker(self, path: str, user_id: int | None, client_id: int | None) -> None:
+        from pathlib import Path
+
+        from partner_tui.core.export import access_report, write_report
+
+        with closing(self.cache.raw()) as conn:
+            rows = access_report(conn, user_id=user_id, client_id=client_id)
+        target = Path(path).expanduser()
+        try:
+            write_report(rows, target)
+        except (OSError, ValueError) as exc:
+            self.call_from_thread(self.notify, clean(str(exc)), severity="error", markup=False)
+            return
+        self.call_from_thread(
+            self.notify, t("access.exported", self.language, n=len(rows), path=str(target)),
+            markup=False,
+        )
+
     # ---- other actions ------------------------------------------------------------------
 
     def action_help(self) -> None:
@@ -301,6 +531,8 @@ class PartnerApp(App[None]):
         lang = self.language
         yield SystemCommand(t("screen.dashboard", lang), "1", lambda: self.switch_mode("dashboard"))
         yield SystemCommand(t("screen.clients", lang), "2", lambda: self.switch_mode("clients"))
+        yield SystemCommand(t("screen.access", lang), "3", lambda: self.switch_mode("access"))
+        yield SystemCommand(t("screen.pending", lang), "7", lambda: self.switch_mode("pending"))
         yield SystemCommand(t("screen.help", lang), "?", self.action_help)
         yield SystemCommand("Synk" if lang != "en" else "Sync", "r", self.action_sync)
         yield from super().get_system_commands(screen)

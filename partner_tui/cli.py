@@ -47,6 +47,19 @@ def main(argv: list[str] | None = None) -> int:
     sync.add_argument("--api", dest="sync_api", help="API base URL")
     sync.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    export = sub.add_parser(
+        "export", help="write a report from the local cache headless (no network)"
+    )
+    export.add_argument("report", choices=["access"], help="access: who can access what")
+    export.add_argument("--format", choices=["csv", "xlsx"], dest="export_format")
+    export.add_argument("--out", required=True, help="file to write")
+    who = export.add_mutually_exclusive_group()
+    who.add_argument("--user", type=int, help="only this user's access (user id)")
+    who.add_argument("--client", type=int, help="only this client's users (client id)")
+    export.add_argument("--api", dest="export_api", help="whose cache (API base URL)")
+    export.add_argument("--cache", help="cache file to read (default: the API's cache)")
+    export.add_argument("--demo", action="store_true", help="read the demo's cache")
+
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -61,7 +74,50 @@ def main(argv: list[str] | None = None) -> int:
         return _demo(args, settings)
     if args.command == "sync":
         return _sync(args.sync_api or args.api, settings, as_json=args.json)
+    if args.command == "export":
+        return _export(args, settings)
     return _open(args, settings)
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    """``partner-tui export access``: the access report from the cache as CSV or XLSX."""
+    from contextlib import closing
+    from pathlib import Path
+
+    from partner_tui.core.cache import CacheDB
+    from partner_tui.core.export import access_report, write_report
+
+    if args.cache:
+        cache_file = Path(args.cache)
+    elif args.demo:
+        cache_file = paths().demo_cache_file
+    else:
+        url = args.export_api or args.api or settings.api_url
+        if not url:
+            print("partner-tui: which cache? pass --api URL, --cache FILE or --demo",
+                  file=sys.stderr)
+            return 1
+        cache_file = paths().cache_file(url)
+    if not cache_file.exists():
+        print(f"partner-tui: no cache at {cache_file} (sync first)", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    fmt = args.export_format or out.suffix.lstrip(".").lower()
+    if fmt not in ("csv", "xlsx"):
+        print("partner-tui: --format csv or xlsx (or an .csv / .xlsx file name)", file=sys.stderr)
+        return 2
+    cache = CacheDB(cache_file)
+    try:
+        with closing(cache.raw()) as conn:
+            rows = access_report(conn, user_id=args.user, client_id=args.client)
+        write_report(rows, out, fmt)
+    except OSError as exc:
+        print(f"partner-tui: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        cache.dispose()
+    print(f"{len(rows)} rows → {out}")
+    return 0
 
 
 def _need_remote(api: str | None, settings: Settings) -> tuple[str, str] | str:

@@ -182,11 +182,31 @@ class ParsedAmelding:
 
 
 class _Node(ABC):
-    """A position in the parsed document, aware of its path for error messages."""
+    """A position in the parsed document, aware of its path for error messages.
+
+    A node made by ``child``/``children`` builds its path only when asked (for an error): a
+    valid file is read without building a path string for each of its values.
+    """
+
+    __slots__ = ("_index", "_name", "_parent", "_path", "source")
 
     def __init__(self, source: str, path: str) -> None:
         self.source = source
-        self.path = path
+        self._path: str | None = path
+        self._parent: _Node | None = None
+        self._name = ""
+        self._index = -1
+
+    @property
+    def path(self) -> str:
+        path = self._path
+        if path is None:
+            assert self._parent is not None
+            path = f"{self._parent.path}.{self._name}"
+            if self._index >= 0:
+                path = f"{path}[{self._index}]"
+            self._path = path
+        return path
 
     def error(self, message: str, field: str | None = None) -> AmeldingError:
         return AmeldingError(self.source, self.path if field is None else field, message)
@@ -214,34 +234,56 @@ class _Node(ABC):
 
 
 class _JsonNode(_Node):
+    __slots__ = ("value",)
+
     def __init__(self, source: str, path: str, value: object) -> None:
         super().__init__(source, path)
         self.value = value
+
+    def _at(self, value: object, name: str, index: int = -1) -> _JsonNode:
+        """The child node ``name`` (item ``index`` of it) holding ``value``; path left unbuilt.
+
+        This runs for every value of every file, so it sets the fields itself."""
+        node = _JsonNode.__new__(_JsonNode)
+        node.source = self.source
+        node._path = None
+        node._parent = self
+        node._name = name
+        node._index = index
+        node.value = value
+        return node
 
     def _object(self) -> dict[str, Any]:
         if not isinstance(self.value, dict):
             raise self.error(f"expected an object, got {_json_type(self.value)}")
         return self.value
 
+    # ``type(x) is dict``/``list``/``str``… first: json.loads makes exactly these types, and the
+    # exact check is cheaper than isinstance on this path; anything else takes the full check.
+
     def child(self, name: str) -> _Node | None:
-        value = self._object().get(name)
+        obj = self.value if type(self.value) is dict else self._object()
+        value = obj.get(name)
         if value is None:  # null is how some serialisers write an absent optional field
             return None
         if isinstance(value, list):
             raise self.error("expected a single value, got an array", self.sub_path(name))
-        return _JsonNode(self.source, self.sub_path(name), value)
+        return self._at(value, name)
 
     def children(self, name: str) -> list[_Node]:
-        value = self._object().get(name)
+        obj = self.value if type(self.value) is dict else self._object()
+        value = obj.get(name)
         if value is None:
             return []
         if not isinstance(value, list):
             raise self.error(f"expected an array, got {_json_type(value)}", self.sub_path(name))
-        path = self.sub_path(name)
-        return [_JsonNode(self.source, f"{path}[{i}]", v) for i, v in enumerate(value)]
+        return [self._at(v, name, i) for i, v in enumerate(value)]
 
     def scalar(self) -> str | int | Decimal:
         v = self.value
+        kind = type(v)
+        if kind is str or kind is Decimal or kind is int:
+            return v  # type: ignore[return-value]  # narrowed by the exact type check
         # bool is an int subclass; true/false is never a valid amount, date or identifier here.
         if isinstance(v, str | Decimal) or (isinstance(v, int) and not isinstance(v, bool)):
             return v
@@ -249,6 +291,8 @@ class _JsonNode(_Node):
 
 
 class _XmlNode(_Node):
+    __slots__ = ("element", "namespace")
+
     def __init__(self, source: str, path: str, element: Element, namespace: str) -> None:
         super().__init__(source, path)
         self.element = element

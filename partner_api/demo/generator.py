@@ -2,16 +2,16 @@
 
 ``generate_demo`` creates one partner ("Nordlys Regnskap AS") with its users, N client companies,
 groups and access grants, and then 24 months of payroll history per client: one a-melding per
-client and month (an :class:`AmeldingDocument`; written as Skatteetaten's REST JSON with
-``amelding_to_json`` when files are wanted), Skatteetaten's feedback (rejections, warnings),
+client and month (an :class:`AmeldingDocument`, written as Skatteetaten's REST JSON with
+``amelding_to_json``), Skatteetaten's feedback (rejections, warnings),
 corrections that replace an earlier message, payroll runs, travel & expense claims and absences.
 
-How it is stored: payroll runs go through ``apply_events`` (which also sets the automatic
-ansvarlig/medarbeider roles and recomputes ``client_month``). The a-meldinger, claims and
-absences are written in bulk by ``partner_api.demo.bulk`` with exactly the rows
-``import_amelding``/``set_status``/``apply_events`` would write, because one-file-at-a-time import
-costs 10-15 ms per file (minutes for 300 clients). ``via_import=True`` takes the slow, real path
-for everything; a test holds both paths to the same database contents.
+How it is stored: through the same code paths as real data, nothing written beside them. Every
+a-melding is a JSON file that goes through the importer (``partner_api.amelding.store.import_many``,
+a month of a chunk of clients per call), Skatteetaten's feedback goes through ``set_status``, and
+payroll runs (with their payslips), travel & expense claims and absences go through
+``apply_events`` (which also sets the automatic ansvarlig/medarbeider roles). Each of them
+recomputes ``client_month`` for what it touched.
 
 Determinism: everything is drawn from ``random.Random`` instances seeded from ``seed`` (one for the
 portfolio, one per client for its history), never from the clock or ``uuid4``, so the same seed
@@ -19,10 +19,12 @@ and ``end_month`` give the same firm, clients, people, amounts, meldingsIds and 
 token and database timestamps differ between runs.
 
 Scale: clients are processed in chunks (``CHUNK_CLIENTS``); for each chunk the 24 months are
-written one transaction per month, and only that chunk's people are held in memory, so 10,000
-clients work in bounded memory. With ``out_dir`` every a-melding is also written there as
-``{orgnr}-{YYYY-MM}-{n}.json``, with a ``manifest.json`` that says which files were replaced by
-which (see ``_Manifest``).
+stored one transaction per month, and only that chunk's people are held in memory, so 10,000
+clients work in bounded memory. Building the history (people, salaries, the JSON files) needs
+nothing from the database, so with two or more CPUs a second process builds the next month while
+this one imports the current one (``parallel``; the result is the same either way). With
+``out_dir`` every a-melding is also written there as ``{orgnr}-{YYYY-MM}-{n}.json``, with a
+``manifest.json`` that says which files were replaced by which (see ``_Manifest``).
 
 The deviation codes on rejected messages are illustrative: the official tilbakemelding code list
 was not found (``shared/research/payroll-formats.md`` §2.5); the severities are the real ones.
@@ -33,20 +35,27 @@ from __future__ import annotations
 import gc
 import json
 import math
+import multiprocessing
 import os
 import random
+import signal
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from multiprocessing.connection import Connection
+from multiprocessing.context import ForkContext, SpawnContext
 from pathlib import Path
+from traceback import format_exc
 from typing import IO, Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from partner_api.amelding.store import import_amelding, set_status
+from partner_api.amelding import store
+from partner_api.amelding.parse import AmeldingError
 from partner_api.amelding.write import (
     AmeldingDocument,
     AmeldingEmployment,
@@ -55,12 +64,6 @@ from partner_api.amelding.write import (
 )
 from partner_api.db import Database
 from partner_api.demo import names
-from partner_api.demo.bulk import (
-    AmeldingRow,
-    BulkAmeldingWriter,
-    insert_events,
-    row_from_document,
-)
 from partner_api.identifiers import make_orgnr, make_synthetic_national_id
 from partner_api.models import Amelding, User
 from partner_api.norwegian_calendar import (
@@ -71,8 +74,7 @@ from partner_api.norwegian_calendar import (
     parse_period,
     period_bounds,
 )
-from partner_api.services import client_month, portfolio
-from partner_api.services.payroll_events import apply_events
+from partner_api.services import payroll_events, portfolio
 from partner_api.services.tokens import create_token
 from partner_api.wire import (
     AbsenceIn,
@@ -88,6 +90,7 @@ HISTORY_MONTHS = 24
 CHUNK_CLIENTS = 250  # clients whose history is built together (memory bound, batch size)
 SETUP_CHUNK = 1000  # clients created per transaction
 EVENTS_PER_BATCH = 5000  # PayrollEventsIn's list limit
+PARALLEL_MIN_CLIENTS = 40  # from here on the history is built in a second process (if 2+ CPUs)
 LAST_DAY = 31  # payout_day meaning "the last (working) day of the month"
 
 Progress = Callable[[str, int, int], None]
@@ -96,34 +99,66 @@ _CENT = Decimal("0.01")
 _ZERO = Decimal(0)
 
 # AGA zone → rate (%), and how common each zone is among clients (DOMAIN.md).
-_AGA_RATES = {"1": "14.1", "1a": "10.6", "2": "10.6", "3": "6.4", "4": "5.1", "4a": "7.9",
-              "5": "0"}
+_AGA_RATES = {"1": "14.1", "1a": "10.6", "2": "10.6", "3": "6.4", "4": "5.1", "4a": "7.9", "5": "0"}
 _ZONE_WEIGHTS = {"1": 70, "1a": 4, "2": 8, "3": 5, "4": 6, "4a": 4, "5": 3}
 _PAYOUT_DAY_WEIGHTS = {20: 36, 25: 34, LAST_DAY: 20, 15: 4, 10: 3, 12: 1, 28: 2}
 
 _STEPS = ("auto_tax_card", "auto_payslip", "auto_amelding", "auto_payment", "auto_posting")
 
-_ABSENCE_SEASON = {1: 1.4, 2: 1.5, 3: 1.3, 4: 1.0, 5: 0.9, 6: 0.8, 7: 0.4, 8: 0.8, 9: 1.0,
-                   10: 1.2, 11: 1.3, 12: 1.2}
+_ABSENCE_SEASON = {
+    1: 1.4,
+    2: 1.5,
+    3: 1.3,
+    4: 1.0,
+    5: 0.9,
+    6: 0.8,
+    7: 0.4,
+    8: 0.8,
+    9: 1.0,
+    10: 1.2,
+    11: 1.3,
+    12: 1.2,
+}
 _CLAIM_SEASON = {7: 0.5, 12: 0.8}
 
 _REJECTIONS: tuple[dict[str, str], ...] = (
-    {"kode": "ugyldigNorskIdentifikator", "alvorlighetsgrad": "avvisning",
-     "beskrivelse": "Inntektsmottaker har et fødselsnummer eller d-nummer som ikke finnes."},
-    {"kode": "opplysningspliktigErIkkeHovedenhet", "alvorlighetsgrad": "avvisning",
-     "beskrivelse": "Opplysningspliktig er ikke registrert som hovedenhet i Enhetsregisteret."},
-    {"kode": "manglendeArbeidsforhold", "alvorlighetsgrad": "avvisning",
-     "beskrivelse": "Inntekt er rapportert uten at det finnes et aktivt arbeidsforhold."},
-    {"kode": "feilKalendermaaned", "alvorlighetsgrad": "avvisning",
-     "beskrivelse": "Kalendermåneden ligger frem i tid."},
+    {
+        "kode": "ugyldigNorskIdentifikator",
+        "alvorlighetsgrad": "avvisning",
+        "beskrivelse": "Inntektsmottaker har et fødselsnummer eller d-nummer som ikke finnes.",
+    },
+    {
+        "kode": "opplysningspliktigErIkkeHovedenhet",
+        "alvorlighetsgrad": "avvisning",
+        "beskrivelse": "Opplysningspliktig er ikke registrert som hovedenhet i Enhetsregisteret.",
+    },
+    {
+        "kode": "manglendeArbeidsforhold",
+        "alvorlighetsgrad": "avvisning",
+        "beskrivelse": "Inntekt er rapportert uten at det finnes et aktivt arbeidsforhold.",
+    },
+    {
+        "kode": "feilKalendermaaned",
+        "alvorlighetsgrad": "avvisning",
+        "beskrivelse": "Kalendermåneden ligger frem i tid.",
+    },
 )
 _WARNINGS: tuple[dict[str, str], ...] = (
-    {"kode": "stillingsprosentMangler", "alvorlighetsgrad": "oeyeblikkelig",
-     "beskrivelse": "Stillingsprosent mangler for et ordinært arbeidsforhold."},
-    {"kode": "yrkeskodeUtgaatt", "alvorlighetsgrad": "retningslinje",
-     "beskrivelse": "Yrkeskoden er utgått; bruk en gyldig STYRK-kode."},
-    {"kode": "timerPerUkeUrimelig", "alvorlighetsgrad": "retningslinje",
-     "beskrivelse": "Antall timer per uke er uvanlig høyt for en full stilling."},
+    {
+        "kode": "stillingsprosentMangler",
+        "alvorlighetsgrad": "oeyeblikkelig",
+        "beskrivelse": "Stillingsprosent mangler for et ordinært arbeidsforhold.",
+    },
+    {
+        "kode": "yrkeskodeUtgaatt",
+        "alvorlighetsgrad": "retningslinje",
+        "beskrivelse": "Yrkeskoden er utgått; bruk en gyldig STYRK-kode.",
+    },
+    {
+        "kode": "timerPerUkeUrimelig",
+        "alvorlighetsgrad": "retningslinje",
+        "beskrivelse": "Antall timer per uke er uvanlig høyt for en full stilling.",
+    },
 )
 
 
@@ -236,8 +271,9 @@ def _plan_clients(
                 return orgnr
 
     hostile = names.HOSTILE_NAMES if count >= 60 else names.HOSTILE_NAMES[:3]
-    hostile_at = dict(zip(rng.sample(range(count), min(len(hostile), count)), hostile,
-                          strict=False))
+    hostile_at = dict(
+        zip(rng.sample(range(count), min(len(hostile), count)), hostile, strict=False)
+    )
     seen_names: set[str] = set(hostile)
 
     active = [i for i, u in enumerate(users) if u.active]
@@ -266,17 +302,27 @@ def _plan_clients(
             last = rng.randint(min(first + 2, HISTORY_MONTHS - 3), HISTORY_MONTHS - 3)
         primary = rng.choices(candidates, weights=cand_weights)[0]
         plan = _ClientPlan(
-            index=index, orgnr=new_orgnr(), sub_orgnr=new_orgnr(), name=name,
+            index=index,
+            orgnr=new_orgnr(),
+            sub_orgnr=new_orgnr(),
+            name=name,
             payroll_enabled=payroll,
             payout_day=_weighted(rng, _PAYOUT_DAY_WEIGHTS) if payroll else None,
             uses_partner_altinn=not archived and rng.random() < 0.35,
             status="archived" if archived else "active",
-            zone=_weighted(rng, _ZONE_WEIGHTS), farm=farm, size=size,
-            first_month=first, last_month=last if payroll else -1, primary=primary,
+            zone=_weighted(rng, _ZONE_WEIGHTS),
+            farm=farm,
+            size=size,
+            first_month=first,
+            last_month=last if payroll else -1,
+            primary=primary,
         )
         plan.grants.append((primary, "full" if rng.random() < 0.8 else "payroll"))
-        team = by_team.get(users[primary].team, accountants) if users[primary].team >= 0 \
+        team = (
+            by_team.get(users[primary].team, accountants)
+            if users[primary].team >= 0
             else accountants
+        )
         mates = [u for u in team if u != primary]
         extra = rng.choices((0, 1, 2, 3), weights=(30, 40, 20, 10))[0]
         for u in rng.sample(mates, min(extra, len(mates))):
@@ -290,10 +336,16 @@ def _plan_clients(
             if rng.random() < 0.02:  # temporary access (a stand-in), with an expiry
                 plan.valid_until[u] = date(2000, 1, 1)  # fixed up once end_month is known
         runners = plan.runners()
-        if payroll and len(runners) > 1 and plan.last_month - plan.first_month >= 3 \
-                and rng.random() < 0.12:
-            plan.handover = (rng.randint(plan.first_month + 1, plan.last_month),
-                             rng.choice(runners[1:]))
+        if (
+            payroll
+            and len(runners) > 1
+            and plan.last_month - plan.first_month >= 3
+            and rng.random() < 0.12
+        ):
+            plan.handover = (
+                rng.randint(plan.first_month + 1, plan.last_month),
+                rng.choice(runners[1:]),
+            )
         plans.append(plan)
     return plans
 
@@ -303,8 +355,10 @@ def _unique_name(rng: random.Random, farm: bool, seen: set[str]) -> str:
     for attempt in range(60):
         name = names.farm_name(rng) if farm else names.company_name(rng)
         if attempt >= 40:  # a crowded portfolio: add a district and a number
-            name = (f"{name.rsplit(' ', 1)[0]} {rng.choice(('Vest', 'Øst', 'Nord', 'Sør'))} "
-                    f"{rng.randint(2, 99)} AS")
+            name = (
+                f"{name.rsplit(' ', 1)[0]} {rng.choice(('Vest', 'Øst', 'Nord', 'Sør'))} "
+                f"{rng.randint(2, 99)} AS"
+            )
         if name not in seen:
             break
     seen.add(name)
@@ -315,12 +369,18 @@ def _plan_specials(rng: random.Random, plans: list[_ClientPlan]) -> None:
     """Rejected, missing and corrected a-meldinger in the last two months (at least one each)."""
     last = HISTORY_MONTHS - 1
     for month in (last - 1, last):
-        eligible = [p for p in plans
-                    if p.status == "active" and p.has_payroll(month) and p.last_month == last]
+        eligible = [
+            p
+            for p in plans
+            if p.status == "active" and p.has_payroll(month) and p.last_month == last
+        ]
         n = len(eligible)
         picks = rng.sample(eligible, n)
-        counts = (("avvist", max(1, round(n * 0.015))), ("missing", max(1, round(n * 0.01))),
-                  ("correction", max(1, round(n * 0.01))))
+        counts = (
+            ("avvist", max(1, round(n * 0.015))),
+            ("missing", max(1, round(n * 0.01))),
+            ("correction", max(1, round(n * 0.01))),
+        )
         at = 0
         for kind, k in counts:
             for plan in picks[at : at + k]:
@@ -369,31 +429,27 @@ class _Person:
 
     def employment(self) -> AmeldingEmployment:
         if self.job is None:
-            self.job = AmeldingEmployment(arbeidsforhold_id=self.job_id, start_date=self.start,
-                                          end_date=self.end,
-                                          position_percent=Decimal(self.percent))
+            self.job = AmeldingEmployment(
+                arbeidsforhold_id=self.job_id,
+                start_date=self.start,
+                end_date=self.end,
+                position_percent=Decimal(self.percent),
+            )
         return self.job
 
 
 @dataclass(slots=True)
 class _Doc:
-    doc: AmeldingDocument
+    """One a-melding file: its name and bytes (Skatteetaten's REST JSON, UTF-8) and what
+    happens to it."""
+
     file_name: str
+    meldings_id: str
+    replaces: str | None
+    data: bytes
     replaced_by: str | None = None
     feedback: AmeldingStatusIn | None = None  # Skatteetaten's answer, recorded after import
     final_status: str = "mottatt"
-
-    @property
-    def meldings_id(self) -> str:
-        return self.doc.meldings_id
-
-    @property
-    def replaces(self) -> str | None:
-        return self.doc.replaces
-
-    def data(self) -> bytes:
-        """The file: Skatteetaten's REST JSON, UTF-8."""
-        return json.dumps(amelding_to_json(self.doc), ensure_ascii=False).encode()
 
 
 @dataclass(slots=True)
@@ -434,8 +490,9 @@ def _pay_date(period: _Period, payout_day: int) -> date:
 class _ClientHistory:
     """Employees, salaries and events of one client, month by month."""
 
-    def __init__(self, plan: _ClientPlan, seed: int, periods: Sequence[_Period],
-                 users: list[_UserPlan]) -> None:
+    def __init__(
+        self, plan: _ClientPlan, seed: int, periods: Sequence[_Period], users: list[_UserPlan]
+    ) -> None:
         self.plan = plan
         self.periods = periods
         self.users = users
@@ -449,9 +506,13 @@ class _ClientHistory:
         self.bonus = rng.random() < 0.2
         level = rng.uniform(0.4, 0.95)
         self.auto_since = {
-            step: (0 if rng.random() < level
-                   else rng.randint(1, HISTORY_MONTHS - 1) if rng.random() < 0.3
-                   else HISTORY_MONTHS)
+            step: (
+                0
+                if rng.random() < level
+                else rng.randint(1, HISTORY_MONTHS - 1)
+                if rng.random() < 0.3
+                else HISTORY_MONTHS
+            )
             for step in _STEPS
         }
         self.aga_rate = Decimal(_AGA_RATES[plan.zone])
@@ -472,8 +533,17 @@ class _ClientHistory:
             rate_ore = rng.randint(19000, 34000)
             hours = rng.uniform(15, 150)
             tax = 0.18 + rate_ore * hours / 6_000_000 * 0.15 + rng.gauss(0, 0.02)
-            return _Person(nid, job_id, start, None, rng.choice((0, 20, 40, 50)), 0, rate_ore,
-                           hours, min(0.4, max(0.1, tax)))
+            return _Person(
+                nid,
+                job_id,
+                start,
+                None,
+                rng.choice((0, 20, 40, 50)),
+                0,
+                rate_ore,
+                hours,
+                min(0.4, max(0.1, tax)),
+            )
         annual = min(1_080_000, max(360_000, round(rng.lognormvariate(13.23, 0.22))))
         percent = 100 if rng.random() < 0.85 else rng.choice((40, 50, 60, 80))
         tax = 0.2 + (annual - 300_000) / 1_000_000 * 0.25 + rng.gauss(0, 0.02)
@@ -521,11 +591,13 @@ class _ClientHistory:
                 p.annual_kr = round(p.annual_kr * rng.uniform(1.025, 1.055))
             yearly = p.annual_kr * p.percent  # øre: kroner × 100 × percent / 100
             monthly = yearly // 12
-            lines.append(("fastloenn", monthly if days == period.days
-                          else monthly * days // period.days))
+            lines.append(
+                ("fastloenn", monthly if days == period.days else monthly * days // period.days)
+            )
             if rng.random() < 0.08:
-                lines.append(("overtidsgodtgjoerelse",
-                              round(monthly / 162 * 1.4 * rng.randint(2, 20))))
+                lines.append(
+                    ("overtidsgodtgjoerelse", round(monthly / 162 * 1.4 * rng.randint(2, 20)))
+                )
             if period.month == 12 and self.bonus and rng.random() < 0.7:
                 lines.append(("bonus", round(monthly * rng.uniform(0.3, 1.0))))
             if period.month == 6 and veteran and not leaves:
@@ -562,9 +634,14 @@ class _ClientHistory:
         recipients = []
         for p in paid:
             lines, tax = self._salary(p, period)
-            recipients.append(AmeldingRecipient(national_id=p.national_id,
-                                                employments=(p.employment(),),
-                                                salary_lines=lines, withholding=Decimal(tax)))
+            recipients.append(
+                AmeldingRecipient(
+                    national_id=p.national_id,
+                    employments=(p.employment(),),
+                    salary_lines=lines,
+                    withholding=Decimal(tax),
+                )
+            )
         self.people = [p for p in self.people if p.end is None or p.end > last]
 
         special = plan.special.get(mi)
@@ -574,26 +651,38 @@ class _ClientHistory:
             special = None
         delivered = datetime.combine(
             min(pay_date + timedelta(days=rng.randint(1, 6)), period.deadline),
-            time(rng.randint(7, 21), rng.randrange(60), rng.randrange(60)), tzinfo=UTC,
+            time(rng.randint(7, 21), rng.randrange(60), rng.randrange(60)),
+            tzinfo=UTC,
         )
         out.missing = special == "missing"
         if not out.missing:
             doc = AmeldingDocument(
-                period=period.name, meldings_id=_meldings_id(rng), opplysningspliktig=plan.orgnr,
-                virksomhet=plan.sub_orgnr, payout_date=pay_date, recipients=tuple(recipients),
-                aga_sone=plan.zone, aga_sats=self.aga_rate, aga_beregningskode=self.aga_code,
+                period=period.name,
+                meldings_id=_meldings_id(rng),
+                opplysningspliktig=plan.orgnr,
+                virksomhet=plan.sub_orgnr,
+                payout_date=pay_date,
+                recipients=tuple(recipients),
+                aga_sone=plan.zone,
+                aga_sats=self.aga_rate,
+                aga_beregningskode=self.aga_code,
                 delivered_at=delivered,
             )
             if special == "correction":
                 wrong = self._wrong_version(doc)
                 first_doc = self._doc(wrong, 1)
                 if rng.random() < 0.4:
-                    first_doc.feedback = AmeldingStatusIn(status="avvist",
-                                                          deviations=[rng.choice(_REJECTIONS)])
+                    first_doc.feedback = AmeldingStatusIn(
+                        status="avvist", deviations=[rng.choice(_REJECTIONS)]
+                    )
                 fixed = self._doc(
-                    replace(doc, meldings_id=_meldings_id(rng), replaces=wrong.meldings_id,
-                            delivered_at=delivered + timedelta(days=rng.randint(1, 9),
-                                                               hours=rng.randint(1, 6))),
+                    replace(
+                        doc,
+                        meldings_id=_meldings_id(rng),
+                        replaces=wrong.meldings_id,
+                        delivered_at=delivered
+                        + timedelta(days=rng.randint(1, 9), hours=rng.randint(1, 6)),
+                    ),
                     2,
                 )
                 first_doc.replaced_by = fixed.meldings_id
@@ -602,12 +691,14 @@ class _ClientHistory:
             else:
                 one = self._doc(doc, 1)
                 if special == "avvist":
-                    one.feedback = AmeldingStatusIn(status="avvist",
-                                                    deviations=[rng.choice(_REJECTIONS)])
+                    one.feedback = AmeldingStatusIn(
+                        status="avvist", deviations=[rng.choice(_REJECTIONS)]
+                    )
                     one.final_status = "avvist"
                 elif rng.random() < 0.01:
-                    one.feedback = AmeldingStatusIn(status="mottatt",
-                                                    deviations=[rng.choice(_WARNINGS)])
+                    one.feedback = AmeldingStatusIn(
+                        status="mottatt", deviations=[rng.choice(_WARNINGS)]
+                    )
                 out.docs.append(one)
 
         out.run = self._run(period, pay_date, len(recipients), special)
@@ -623,13 +714,20 @@ class _ClientHistory:
             del recipients[victim]
         else:
             r = recipients[victim]
-            wrong = tuple((name, (amount * 9 / 10).quantize(_CENT, rounding=ROUND_HALF_UP))
-                          for name, amount in r.salary_lines)
+            wrong = tuple(
+                (name, (amount * 9 / 10).quantize(_CENT, rounding=ROUND_HALF_UP))
+                for name, amount in r.salary_lines
+            )
             recipients[victim] = replace(r, salary_lines=wrong)
         return replace(doc, recipients=tuple(recipients))
 
     def _doc(self, doc: AmeldingDocument, n: int) -> _Doc:
-        return _Doc(doc, file_name=f"{self.plan.orgnr}-{doc.period}-{n}.json")
+        return _Doc(
+            file_name=f"{self.plan.orgnr}-{doc.period}-{n}.json",
+            meldings_id=doc.meldings_id,
+            replaces=doc.replaces,
+            data=json.dumps(amelding_to_json(doc), ensure_ascii=False).encode(),
+        )
 
     def _runner(self, period: _Period) -> int:
         plan, rng = self.plan, self.rng
@@ -641,11 +739,14 @@ class _ClientHistory:
             return rng.choice(others)  # holiday or sick leave: a colleague runs it
         return primary
 
-    def _run(self, period: _Period, pay_date: date, count: int,
-             special: str | None) -> PayrollRunIn:
+    def _run(
+        self, period: _Period, pay_date: date, count: int, special: str | None
+    ) -> PayrollRunIn:
         rng = self.rng
-        flags = {step: period.index >= since and rng.random() >= 0.03
-                 for step, since in self.auto_since.items()}
+        flags = {
+            step: period.index >= since and rng.random() >= 0.03
+            for step, since in self.auto_since.items()
+        }
         if special == "missing":
             flags["auto_amelding"] = False
         sent = count
@@ -653,10 +754,15 @@ class _ClientHistory:
             sent -= 1  # one payslip on paper
         reported = special not in ("missing", "avvist")
         return PayrollRunIn(
-            client_orgnr=self.plan.orgnr, external_ref=f"lonn-{self.plan.orgnr}-{period.name}",
-            period=period.name, pay_date=pay_date, status="closed" if reported else "paid",
+            client_orgnr=self.plan.orgnr,
+            external_ref=f"lonn-{self.plan.orgnr}-{period.name}",
+            period=period.name,
+            pay_date=pay_date,
+            status="closed" if reported else "paid",
             run_by_email=self.users[self._runner(period)].email,
-            payslip_count=count, payslips_sent=sent, **flags,
+            payslip_count=count,
+            payslips_sent=sent,
+            **flags,
         )
 
     def _events(self, out: _Month, period: _Period, staff: int) -> None:
@@ -665,19 +771,35 @@ class _ClientHistory:
         for n in range(_poisson(rng, staff * 0.1 * _CLAIM_SEASON.get(period.month, 1.0))):
             travel = rng.random() < 0.4
             amount = rng.randint(500, 15_000) if travel else rng.randint(150, 4_000)
-            out.claims.append(ExpenseClaimIn(
-                client_orgnr=orgnr, external_ref=f"rou-{orgnr}-{period.name}-{n + 1:03d}",
-                registered_on=period.day(rng), kind="travel" if travel else "expense",
-                amount_ore=amount * 100 + rng.randrange(100)))
+            out.claims.append(
+                ExpenseClaimIn(
+                    client_orgnr=orgnr,
+                    external_ref=f"rou-{orgnr}-{period.name}-{n + 1:03d}",
+                    registered_on=period.day(rng),
+                    kind="travel" if travel else "expense",
+                    amount_ore=amount * 100 + rng.randrange(100),
+                )
+            )
         for n in range(_poisson(rng, staff * 0.08 * _ABSENCE_SEASON[period.month])):
             r = rng.random()
-            kind, days = (("sick", rng.randint(1, 3)) if r < 0.55
-                          else ("sick_note", rng.randint(3, 20)) if r < 0.75
-                          else ("sick_child", rng.randint(1, 2)) if r < 0.9
-                          else ("leave", rng.randint(1, 10)))
-            out.absences.append(AbsenceIn(
-                client_orgnr=orgnr, external_ref=f"fravaer-{orgnr}-{period.name}-{n + 1:03d}",
-                registered_on=period.day(rng), kind=kind, days=float(days)))
+            kind, days = (
+                ("sick", rng.randint(1, 3))
+                if r < 0.55
+                else ("sick_note", rng.randint(3, 20))
+                if r < 0.75
+                else ("sick_child", rng.randint(1, 2))
+                if r < 0.9
+                else ("leave", rng.randint(1, 10))
+            )
+            out.absences.append(
+                AbsenceIn(
+                    client_orgnr=orgnr,
+                    external_ref=f"fravaer-{orgnr}-{period.name}-{n + 1:03d}",
+                    registered_on=period.day(rng),
+                    kind=kind,
+                    days=float(days),
+                )
+            )
 
 
 # ---- manifest -----------------------------------------------------------------------------
@@ -708,14 +830,20 @@ class _Manifest:
         self.missing: list[dict[str, str]] = []
 
     def add(self, doc: _Doc, orgnr: str, period: str) -> None:
-        entry = {"file": doc.file_name, "meldingsId": doc.meldings_id,
-                 "erstatterMeldingsId": doc.replaces, "replacedBy": doc.replaced_by,
-                 "orgnr": orgnr, "period": period, "status": doc.final_status}
+        entry = {
+            "file": doc.file_name,
+            "meldingsId": doc.meldings_id,
+            "erstatterMeldingsId": doc.replaces,
+            "replacedBy": doc.replaced_by,
+            "orgnr": orgnr,
+            "period": period,
+            "status": doc.final_status,
+        }
         self._fh.write(("\n  " if self._first else ",\n  ") + json.dumps(entry, ensure_ascii=False))
         self._first = False
 
     def close(self) -> None:
-        self._fh.write("\n ],\n \"missing\": ")
+        self._fh.write('\n ],\n "missing": ')
         self._fh.write(json.dumps(self.missing, ensure_ascii=False))
         self._fh.write("\n}\n")
         self._fh.close()
@@ -743,7 +871,7 @@ def generate_demo(
     end_month: str | None = None,
     progress: Progress | None = None,
     users: int | None = None,
-    via_import: bool = False,
+    parallel: bool | None = None,
 ) -> DemoResult:
     """Build the demo portfolio in ``db`` (a fresh database) and return a partneradmin login.
 
@@ -752,9 +880,10 @@ def generate_demo(
     ``out_dir``, every imported a-melding is also written there as ``{orgnr}-{YYYY-MM}-{n}.json``
     plus ``manifest.json``. ``progress(stage, done, total)`` is called as work completes.
 
-    The a-meldinger are stored by ``partner_api.demo.bulk`` (the rows ``import_amelding`` would
-    write, in batches: ~10x faster); ``via_import=True`` sends every file through
-    ``import_amelding`` and ``set_status`` instead (same result, for tests and the sceptical).
+    Everything is stored through the real paths (the importer, ``set_status``,
+    ``apply_events``; see the module docstring). ``parallel`` builds the history in a second
+    process (default: from ``PARALLEL_MIN_CLIENTS`` clients on, when there are two CPUs or more);
+    it changes nothing in the result.
     """
     if clients < 1:
         raise ValueError("clients must be at least 1")
@@ -776,23 +905,35 @@ def generate_demo(
 
     with db.reading() as session:
         if session.exec(select(User).where(User.email == user_plans[0].email)).first():
-            raise ValueError(f"{db.url}: the demo portfolio exists already (a fresh database "
-                             "is needed)")
+            raise ValueError(
+                f"{db.url}: the demo portfolio exists already (a fresh database is needed)"
+            )
 
-    partner_id = _create_portfolio(db, plans, user_plans, partner_orgnr, altinn_ref, report)
-
+    periods = [_Period.of(i, name) for i, name in enumerate(months)]
+    if parallel is None:
+        parallel = clients >= PARALLEL_MIN_CLIENTS and _cpu_count() > 1
+    work = sum(1 for p in plans for mi in range(HISTORY_MONTHS) if p.has_payroll(mi))
     manifest = None
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        manifest = _Manifest(out_dir, {
-            "generator": "partner_api.demo", "seed": seed, "clients": clients,
-            "startMonth": months[0], "endMonth": end,
-            "partner": {"name": names.FIRM_NAME, "orgnr": partner_orgnr},
-        })
     try:
-        with _fewer_gc_passes():
-            totals = _create_history(db, partner_id, plans, user_plans, seed, months, out_dir,
-                                     manifest, report, via_import)
+        with (
+            _fewer_gc_passes(),
+            _history(plans, seed, periods, user_plans, parallel=parallel) as history,
+        ):
+            partner_id = _create_portfolio(db, plans, user_plans, partner_orgnr, altinn_ref, report)
+            if out_dir is not None:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                manifest = _Manifest(
+                    out_dir,
+                    {
+                        "generator": "partner_api.demo",
+                        "seed": seed,
+                        "clients": clients,
+                        "startMonth": months[0],
+                        "endMonth": end,
+                        "partner": {"name": names.FIRM_NAME, "orgnr": partner_orgnr},
+                    },
+                )
+            totals = _store_history(db, partner_id, history, work, out_dir, manifest, report)
     except BaseException:
         if manifest is not None:
             manifest.abort()
@@ -807,11 +948,20 @@ def generate_demo(
         token = create_token(session, user)
     report("ferdig", 1, 1)
     return DemoResult(
-        email=admin.email, token=token, partner_id=partner_id, clients=clients,
-        users=len(user_plans), end_month=end, start_month=months[0], seed=seed,
-        ameldinger=totals["ameldinger"], employees=totals["employees"],
-        payroll_runs=totals["payroll_runs"], expense_claims=totals["expense_claims"],
-        absences=totals["absences"], out_dir=out_dir,
+        email=admin.email,
+        token=token,
+        partner_id=partner_id,
+        clients=clients,
+        users=len(user_plans),
+        end_month=end,
+        start_month=months[0],
+        seed=seed,
+        ameldinger=totals["ameldinger"],
+        employees=totals["employees"],
+        payroll_runs=totals["payroll_runs"],
+        expense_claims=totals["expense_claims"],
+        absences=totals["absences"],
+        out_dir=out_dir,
         manifest=manifest.path if manifest is not None else None,
     )
 
@@ -834,16 +984,21 @@ def _fewer_gc_passes() -> Iterator[None]:
 
 
 def _create_portfolio(
-    db: Database, plans: list[_ClientPlan], user_plans: list[_UserPlan], partner_orgnr: str,
-    altinn_ref: str, report: Progress,
+    db: Database,
+    plans: list[_ClientPlan],
+    user_plans: list[_UserPlan],
+    partner_orgnr: str,
+    altinn_ref: str,
+    report: Progress,
 ) -> int:
     with db.transaction() as session:
         partner = portfolio.create_partner(session, names.FIRM_NAME, partner_orgnr)
         partner.altinn_system_user_ref = altinn_ref
         partner.altinn_status = "active"
         for up in user_plans:
-            user = portfolio.create_user(session, partner, up.name, up.email,
-                                         partneradmin=up.partneradmin)
+            user = portfolio.create_user(
+                session, partner, up.name, up.email, partneradmin=up.partneradmin
+            )
             user.active = up.active
             session.flush()
             up.id = user.id
@@ -855,9 +1010,15 @@ def _create_portfolio(
         with db.transaction() as session:
             for plan in chunk:
                 client = portfolio.create_client(
-                    session, partner_id, plan.orgnr, plan.name,
-                    payroll_enabled=plan.payroll_enabled, payout_day=plan.payout_day,
-                    uses_partner_altinn=plan.uses_partner_altinn, status=plan.status)
+                    session,
+                    partner_id,
+                    plan.orgnr,
+                    plan.name,
+                    payroll_enabled=plan.payroll_enabled,
+                    payout_day=plan.payout_day,
+                    uses_partner_altinn=plan.uses_partner_altinn,
+                    status=plan.status,
+                )
                 plan.id = client.id
             for plan in chunk:
                 assert plan.id is not None
@@ -873,8 +1034,12 @@ def _create_portfolio(
         report("klienter", done, len(plans))
 
     groups: dict[str, list[int]] = {
-        "Utbetaling 20.": [], "Utbetaling 25.": [], "Utbetaling siste virkedag": [],
-        "Nøkkelkunder": [], "Landbruk": [], "Nye kunder": [],
+        "Utbetaling 20.": [],
+        "Utbetaling 25.": [],
+        "Utbetaling siste virkedag": [],
+        "Nøkkelkunder": [],
+        "Landbruk": [],
+        "Nye kunder": [],
     }
     by_day = {20: "Utbetaling 20.", 25: "Utbetaling 25.", LAST_DAY: "Utbetaling siste virkedag"}
     running = [p for p in plans if p.status == "active" and p.payroll_enabled]
@@ -899,92 +1064,206 @@ def _create_portfolio(
     return partner_id
 
 
-def _create_history(
-    db: Database, partner_id: int, plans: list[_ClientPlan], user_plans: list[_UserPlan],
-    seed: int, months: list[str], out_dir: Path | None, manifest: _Manifest | None,
-    report: Progress, via_import: bool,
+# ---- the history: built month by month, stored through the real import paths ---------------
+
+
+@dataclass(slots=True)
+class _MonthBatch:
+    """One month of one chunk of clients: ``(orgnr, what the client did)`` per client."""
+
+    period: str
+    clients: list[tuple[str, _Month]]
+
+
+@dataclass(slots=True)
+class _ChunkDone:
+    employees: int  # people employed by the chunk's clients over the history
+
+
+_HistoryItem = _MonthBatch | _ChunkDone
+
+
+def _months(
+    plans: list[_ClientPlan], seed: int, periods: list[_Period], users: list[_UserPlan]
+) -> Iterator[_HistoryItem]:
+    """The history in storing order: for each chunk of clients, month after month."""
+    for chunk in _chunks(plans, CHUNK_CLIENTS):
+        histories = [
+            _ClientHistory(p, seed, periods, users)
+            for p in chunk
+            if p.payroll_enabled and p.last_month >= p.first_month
+        ]
+        for period in periods:
+            months = [
+                (h.plan.orgnr, h.month(period))
+                for h in histories
+                if h.plan.has_payroll(period.index)
+            ]
+            if months:
+                yield _MonthBatch(period.name, months)
+        yield _ChunkDone(sum(len(h.taken_ids) for h in histories))
+
+
+@contextmanager
+def _history(
+    plans: list[_ClientPlan],
+    seed: int,
+    periods: list[_Period],
+    users: list[_UserPlan],
+    *,
+    parallel: bool,
+) -> Iterator[Iterator[_HistoryItem]]:
+    """The history as it is built: here, or (``parallel``) in a second process.
+
+    Building it (people, salaries, the JSON files) takes about a third of the time and needs
+    nothing from the database, so a second process builds month N+1 while this one imports
+    month N. It sends the same items in the same order: the result does not depend on it.
+    """
+    if not parallel:
+        yield _months(plans, seed, periods, users)
+        return
+    context = _process_context()
+    receiver, sender = context.Pipe(duplex=False)
+    worker = context.Process(
+        target=_history_worker,
+        args=(sender, plans, seed, periods, users),
+        name="partner-demo-history",
+        daemon=True,
+    )
+    worker.start()
+    sender.close()
+    try:
+        yield _received(receiver)
+    finally:
+        receiver.close()  # a worker still sending (the import failed) stops at once
+        worker.join(timeout=10)
+        if worker.is_alive():
+            worker.terminate()
+            worker.join()
+
+
+def _history_worker(
+    sender: Connection,
+    plans: list[_ClientPlan],
+    seed: int,
+    periods: list[_Period],
+    users: list[_UserPlan],
+) -> None:
+    """The second process: sends the history item by item, then None (or the error)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
+    try:
+        with _fewer_gc_passes():
+            for item in _months(plans, seed, periods, users):
+                sender.send(item)
+        sender.send(None)
+    except BrokenPipeError:
+        pass  # the parent stopped reading: it is failing or interrupted
+    except BaseException:
+        with suppress(OSError):
+            sender.send(RuntimeError(f"building the demo history failed:\n{format_exc()}"))
+    finally:
+        sender.close()
+
+
+def _received(receiver: Connection) -> Iterator[_HistoryItem]:
+    while True:
+        try:
+            item = receiver.recv()
+        except EOFError:
+            raise RuntimeError("the demo history process stopped unexpectedly") from None
+        if item is None:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
+def _process_context() -> ForkContext | SpawnContext:
+    # fork starts at once (no re-import) but is only safe while this is the only thread.
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _cpu_count() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _store_history(
+    db: Database,
+    partner_id: int,
+    history: Iterator[_HistoryItem],
+    work: int,
+    out_dir: Path | None,
+    manifest: _Manifest | None,
+    report: Progress,
 ) -> dict[str, int]:
+    """Store the history month by month, one transaction each, through the real paths: the
+    files through the importer, the feedback through ``set_status``, runs, claims and absences
+    through ``apply_events``."""
     totals = dict.fromkeys(
-        ("ameldinger", "employees", "payroll_runs", "expense_claims", "absences"), 0)
-    periods = [_Period.of(i, name) for i, name in enumerate(months)]
-    client_ids = {p.orgnr: p.id for p in plans if p.id is not None}
-    work = sum(1 for p in plans for mi in range(len(months)) if p.has_payroll(mi))
+        ("ameldinger", "employees", "payroll_runs", "expense_claims", "absences"), 0
+    )
     done = 0
     report("a-meldinger", 0, work)
-    for chunk in _chunks(plans, CHUNK_CLIENTS):
-        histories = [_ClientHistory(p, seed, periods, user_plans) for p in chunk
-                     if p.payroll_enabled and p.last_month >= p.first_month]
-        writer = BulkAmeldingWriter(partner_id)
-        for period in periods:
-            outputs = [(h.plan, h.month(period)) for h in histories
-                       if h.plan.has_payroll(period.index)]
-            if not outputs:
-                continue
-            events = PayrollEventsIn()
-            rows: list[AmeldingRow] = []
-            with db.transaction() as session:
-                for plan, out in outputs:
-                    assert plan.id is not None
-                    for doc in out.docs:
-                        data = doc.data() if out_dir is not None or via_import else b""
-                        if via_import:
-                            _import_one(session, partner_id, doc, data)
-                        else:
-                            rows.append(row_from_document(
-                                doc.doc, client_id=plan.id, source=doc.file_name,
-                                status=doc.final_status,
-                                deviations=doc.feedback.deviations if doc.feedback else ()))
-                        if out_dir is not None:
-                            (out_dir / doc.file_name).write_bytes(data)
-                        if manifest is not None:
-                            manifest.add(doc, plan.orgnr, period.name)
-                    if out.missing and manifest is not None:
-                        manifest.missing.append({"orgnr": plan.orgnr, "period": period.name})
-                    if out.run is not None:
-                        events.payroll_runs.append(out.run)
-                    events.expense_claims.extend(out.claims)
-                    events.absences.extend(out.absences)
-                    totals["ameldinger"] += len(out.docs)
-                if via_import:
-                    batches = list(_event_batches(events))
-                else:
-                    # Claims and absences are plain new rows: written in bulk, as apply_events
-                    # would write them. Runs still go through apply_events, which also sets the
-                    # automatic roles and recomputes client_month for every client of the month.
-                    writer.write(session, rows)
-                    insert_events(session, partner_id, client_ids, events.expense_claims,
-                                  events.absences)
-                    batches = list(_event_batches(PayrollEventsIn.model_construct(
-                        payroll_runs=events.payroll_runs, expense_claims=[], absences=[])))
-                for batch in batches:
-                    result = apply_events(session, partner_id, batch)
-                    if result.errors:
-                        raise RuntimeError(f"demo payroll events rejected: {result.errors[:3]}")
-                if not via_import:
-                    # Figures for a month with an a-melding or events but no run (none today).
-                    with_run = {r.client_orgnr for r in events.payroll_runs}
-                    unrun = [(p.id, period.name) for p, _out in outputs
-                             if p.id is not None and p.orgnr not in with_run]
-                    if unrun:
-                        client_month.recompute(session, partner_id, unrun)
-                totals["payroll_runs"] += len(events.payroll_runs)
-                totals["expense_claims"] += len(events.expense_claims)
-                totals["absences"] += len(events.absences)
-            done += len(outputs)
-            report("a-meldinger", done, work)
-        totals["employees"] += sum(len(h.taken_ids) for h in histories)
+    for item in history:
+        if isinstance(item, _ChunkDone):
+            totals["employees"] += item.employees
+            continue
+        # The month's files in delivery rounds: every client's first a-melding, then the
+        # corrections that replace one of those (after Skatteetaten's feedback on it).
+        rounds: list[list[_Doc]] = []
+        events = PayrollEventsIn()
+        for orgnr, out in item.clients:
+            for n, doc in enumerate(out.docs):
+                if out_dir is not None:
+                    (out_dir / doc.file_name).write_bytes(doc.data)
+                if manifest is not None:
+                    manifest.add(doc, orgnr, item.period)
+                if n == len(rounds):
+                    rounds.append([])
+                rounds[n].append(doc)
+            if out.missing and manifest is not None:
+                manifest.missing.append({"orgnr": orgnr, "period": item.period})
+            if out.run is not None:
+                events.payroll_runs.append(out.run)
+            events.expense_claims.extend(out.claims)
+            events.absences.extend(out.absences)
+            totals["ameldinger"] += len(out.docs)
+        with db.transaction() as session:
+            for docs in rounds:
+                _import_files(session, partner_id, docs)
+            for batch in _event_batches(events):
+                result = payroll_events.apply_events(session, partner_id, batch)
+                if result.errors:
+                    raise RuntimeError(f"demo payroll events rejected: {result.errors[:3]}")
+        totals["payroll_runs"] += len(events.payroll_runs)
+        totals["expense_claims"] += len(events.expense_claims)
+        totals["absences"] += len(events.absences)
+        done += len(item.clients)
+        report("a-meldinger", done, work)
     return totals
 
 
-def _import_one(session: Session, partner_id: int, doc: _Doc, data: bytes) -> None:
-    """The real path: the file through ``import_amelding``, then Skatteetaten's feedback."""
-    import_amelding(session, partner_id, data, doc.file_name)
-    if doc.feedback is not None:
-        row = session.exec(
-            select(Amelding).where(Amelding.partner_id == partner_id,
-                                   Amelding.meldings_id == doc.meldings_id)
-        ).one()
-        set_status(session, row, doc.feedback)
+def _import_files(session: Session, partner_id: int, docs: list[_Doc]) -> None:
+    """The files through the importer (``import_many``), then Skatteetaten's feedback on them
+    (``set_status``), as a payroll system's upload and the tax authority's answer would come."""
+    results = store.import_many(session, partner_id, [(doc.data, doc.file_name) for doc in docs])
+    failed = [r for r in results if isinstance(r, AmeldingError)]
+    if failed:
+        raise RuntimeError(f"demo a-melding rejected by the importer: {failed[0]}")
+    feedback = {doc.meldings_id: doc.feedback for doc in docs if doc.feedback is not None}
+    if feedback:
+        rows = session.exec(
+            select(Amelding).where(
+                Amelding.partner_id == partner_id,
+                col(Amelding.meldings_id).in_(sorted(feedback)),
+            )
+        ).all()
+        for row in sorted(rows, key=lambda r: r.meldings_id):
+            store.set_status(session, row, feedback[row.meldings_id])
 
 
 def _event_batches(events: PayrollEventsIn) -> Iterator[PayrollEventsIn]:

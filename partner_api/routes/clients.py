@@ -1,13 +1,15 @@
 """Clients: list, read, create."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import Field
 from sqlalchemy import select
 from sqlmodel import col
 
 from partner_api.auth import CallerDep, DbDep
 from partner_api.models import Client
-from partner_api.problems import not_found
+from partner_api.problems import not_found, request_id_of
+from partner_api.services import audit
+from partner_api.services.audit import Actor
 from partner_api.services.portfolio import create_client
 from partner_api.wire import ClientRow, WireModel
 
@@ -44,6 +46,17 @@ def get_client(client_id: int, who: CallerDep, db: DbDep) -> Client:
 
 
 @router.post("", response_model=ClientRow, status_code=201)
-def post_client(body: ClientIn, who: CallerDep, db: DbDep) -> Client:
+def post_client(body: ClientIn, request: Request, who: CallerDep, db: DbDep) -> Client:
     with db.transaction() as session:
-        return create_client(session, who.partner_id, **body.model_dump())
+        client = create_client(session, who.partner_id, **body.model_dump())
+        actor = Actor(who.partner_id, who.user_id, who.is_partneradmin, request_id_of(request))
+        audit.record(
+            session,
+            actor,
+            "client.created",
+            "client",
+            entity_id=client.id,
+            client_id=client.id,
+            after=ClientRow.model_validate(client, from_attributes=True).model_dump(mode="json"),
+        )
+        return client

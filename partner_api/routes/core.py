@@ -3,13 +3,13 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from partner_api.auth import CallerDep, DbDep
 from partner_api.models import Partner, User
 from partner_api.norwegian_calendar import last_complete_month
-from partner_api.problems import not_found
-from partner_api.services import dashboard, sync_feed
+from partner_api.problems import not_found, request_id_of
+from partner_api.services import access, dashboard, sync_feed
 from partner_api.wire import (
     MONTH_PATTERN,
     ChangesPage,
@@ -44,12 +44,14 @@ def me(who: CallerDep, db: DbDep) -> Me:
 
 @router.get("/v1/sync/changes", response_model=ChangesPage, tags=["sync"])
 def sync_changes(
+    request: Request,
     who: CallerDep,
     db: DbDep,
     cursor: Annotated[str | None, Query(description="Opaque; omit for a full snapshot.")] = None,
     limit: Annotated[int, Query(ge=1, le=sync_feed.MAX_LIMIT)] = sync_feed.DEFAULT_LIMIT,
 ) -> ChangesPage:
     """Changes after ``cursor`` ordered by (version, kind, id); 410 means resync in full."""
+    access.expire_due(db, who.partner_id, request_id_of(request))
     with db.reading() as session:
         return sync_feed.changes(session, who.partner_id, cursor, limit)
 

@@ -55,11 +55,16 @@ def recompute(session: Session, partner_id: int, keys: Iterable[Key]) -> int:
                     changed += 1
                 continue
             if row is None:
-                row = ClientMonth(partner_id=partner_id, client_id=key[0], month=key[1])
-                session.add(row)
-            if any(getattr(row, k) != v for k, v in values.items()):
+                # A synced kind: added through the ORM, which stamps its change version.
+                session.add(
+                    ClientMonth(partner_id=partner_id, client_id=key[0], month=key[1], **values)
+                )
                 changed += 1
-                for k, v in values.items():
+                continue
+            differ = [(k, v) for k, v in values.items() if getattr(row, k) != v]
+            if differ:
+                changed += 1
+                for k, v in differ:  # only what changed: an unchanged row keeps its version
                     setattr(row, k, v)
     return changed
 
@@ -85,26 +90,37 @@ def _aggregate(
     out: dict[Key, dict[str, Any]] = {}
 
     def slot(client_id: int, month: str) -> dict[str, Any]:
-        return out.setdefault((client_id, month), _blank())
+        figures = out.get((client_id, month))
+        if figures is None:
+            figures = out[(client_id, month)] = _blank()
+        return figures
 
     # Latest a-melding per (client, month) that has not been replaced.
     rows = session.execute(
-        select(Amelding)
+        select(
+            col(Amelding.client_id),
+            col(Amelding.period),
+            col(Amelding.active_employees),
+            col(Amelding.cash_salary_ore),
+            col(Amelding.withholding_ore),
+            col(Amelding.aga_ore),
+            col(Amelding.status),
+        )
         .where(
             col(Amelding.client_id).in_(clients),
             col(Amelding.period).in_(months),
             col(Amelding.status) != "erstattet",
         )
         .order_by(col(Amelding.received_at), col(Amelding.id))
-    ).scalars()
-    for a in rows:  # later rows overwrite earlier ones: the latest wins
-        s = slot(a.client_id, a.period)
-        s.update(
-            active_employees=a.active_employees,
-            salary_paid_ore=a.cash_salary_ore,
-            withholding_ore=a.withholding_ore,
-            aga_ore=a.aga_ore,
-            amelding_status=a.status,
+    )
+    for client_id, month, employees, salary, withholding, aga, status in rows:
+        # Later rows overwrite earlier ones: the latest wins.
+        slot(client_id, month).update(
+            active_employees=employees,
+            salary_paid_ore=salary,
+            withholding_ore=withholding,
+            aga_ore=aga,
+            amelding_status=status,
         )
 
     auto = sum(case((getattr(PayrollRun, step), 1), else_=0) for step in AUTOMATION_STEPS)

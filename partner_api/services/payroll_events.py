@@ -2,13 +2,18 @@
 
 Every item is an upsert keyed by the sender's ``external_ref``, so a batch can be resent safely.
 Items naming an unknown client or user are reported per item; the rest of the batch applies.
+
+The batch is applied with a few statements, not a few per item: one lookup of the stored rows per
+section, a multi-row INSERT for the new ones (runs, claims and absences are not synced kinds, so
+the ORM's version stamping is not needed for them), changed fields only on the stored ones, then
+the automatic roles and one ``client_month`` recompute for everything touched.
 """
 
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Mapped
-from sqlmodel import Session, col
+from sqlmodel import Session, SQLModel, col
 
 from partner_api.models import Absence, Client, ExpenseClaim, PayrollRun, User
 from partner_api.services import client_month, roles
@@ -25,6 +30,7 @@ EventRow = PayrollRun | ExpenseClaim | Absence
 EventTable = type[EventRow]
 # Tables ``_lookup`` maps a natural key to row ids in: all carry ``id`` and ``partner_id``.
 LookupTable = EventTable | type[Client] | type[User]
+_CHUNK = 900  # values per IN-list
 
 
 def apply_events(session: Session, partner_id: int, batch: PayrollEventsIn) -> PayrollEventsResult:
@@ -50,8 +56,12 @@ def apply_events(session: Session, partner_id: int, batch: PayrollEventsIn) -> P
         ("absences", Absence, batch.absences),
     ]
     for section, table, incoming in sections:
-        refs = [item.external_ref for item in incoming]
-        existing = _lookup(session, table, col(table.external_ref), set(refs), partner_id)
+        existing = _existing_rows(
+            session, table, {item.external_ref for item in incoming}, partner_id
+        )
+        # New rows by external_ref: a reference repeated in the batch updates its first item,
+        # as two batches one after the other would.
+        new_rows: dict[str, dict[str, Any]] = {}
         for index, item in enumerate(incoming):
             client_id = client_by_orgnr.get(item.client_orgnr)
             if client_id is None:
@@ -78,23 +88,48 @@ def apply_events(session: Session, partner_id: int, batch: PayrollEventsIn) -> P
                 run_clients.add(client_id)
             else:
                 values["period"] = item.registered_on.strftime("%Y-%m")
-            row_id = existing.get(item.external_ref)
-            # mypy joins a union of tables passed to Session.get into their base, SQLModel.
-            row = cast(EventRow | None, session.get(table, row_id)) if row_id is not None else None
-            if row is None:
-                row = table(partner_id=partner_id, **values)
-                session.add(row)
-            else:
+            row = existing.get(item.external_ref)
+            pending = new_rows.get(item.external_ref)
+            if row is not None:
                 touched.add((row.client_id, row.period))
                 for key, value in values.items():
-                    setattr(row, key, value)
+                    if getattr(row, key) != value:
+                        setattr(row, key, value)
+            elif pending is not None:
+                touched.add((pending["client_id"], pending["period"]))
+                pending.update(values)
+            else:
+                new_rows[item.external_ref] = {"partner_id": partner_id, **values}
             touched.add((client_id, values["period"]))
             counts[section] += 1
+        if new_rows:
+            # Not a synced kind: a multi-row INSERT needs no version stamp from the ORM.
+            session.execute(
+                insert(SQLModel.metadata.tables[table.__tablename__]), list(new_rows.values())
+            )
 
     session.flush()
     roles.apply_auto_roles(session, run_clients)
     client_month.recompute(session, partner_id, touched)
     return PayrollEventsResult(**counts, errors=errors)
+
+
+def _existing_rows(
+    session: Session, table: EventTable, refs: set[str], partner_id: int
+) -> dict[str, EventRow]:
+    """The partner's stored rows of ``table`` with these external refs, by ref (chunked)."""
+    found: dict[str, EventRow] = {}
+    ordered = sorted(refs)
+    for start in range(0, len(ordered), _CHUNK):
+        rows = session.execute(
+            select(table).where(
+                col(table.external_ref).in_(ordered[start : start + _CHUNK]),
+                col(table.partner_id) == partner_id,
+            )
+        ).scalars()
+        for row in rows:
+            found[row.external_ref] = row
+    return found
 
 
 def _lookup(
@@ -107,8 +142,8 @@ def _lookup(
     """Map ``column`` values to row ids within the partner, in chunks (IN-list limits)."""
     found: dict[Any, int] = {}
     ordered = sorted(v for v in values if v is not None)
-    for start in range(0, len(ordered), 900):
-        chunk = ordered[start : start + 900]
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start : start + _CHUNK]
         for value, row_id in session.execute(
             select(column, col(table.id)).where(
                 column.in_(chunk),

@@ -6,12 +6,15 @@ from sqlmodel import Session, col
 from partner_api.identifiers import is_valid_orgnr
 from partner_api.models import AccessGrant, Client, ClientGroup, ClientGroupMember, Partner, User
 from partner_api.problems import ProblemError
+from partner_api.services.access import seed_templates
 
 
 def create_partner(session: Session, name: str, orgnr: str) -> Partner:
     partner = Partner(name=name, orgnr=orgnr)
     session.add(partner)
     session.flush()
+    assert partner.id is not None
+    seed_templates(session, partner.id)
     return partner
 
 

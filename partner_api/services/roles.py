@@ -6,22 +6,38 @@ sticks until the override is cleared.
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from partner_api.models import AccessGrant, PayrollRun
 
 
 def latest_runner(session: Session, client_ids: list[int]) -> dict[int, int | None]:
-    runner: dict[int, int | None] = {}
-    rows = session.execute(
-        select(col(PayrollRun.client_id), col(PayrollRun.run_by_user_id))
-        .where(col(PayrollRun.client_id).in_(client_ids))
-        .order_by(col(PayrollRun.period), col(PayrollRun.pay_date), col(PayrollRun.id))
+    """Who ran each client's latest payroll run (by period, pay date, id); clients without
+    runs are left out. One row per client comes back (a window function), not every run."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=col(PayrollRun.client_id),
+            order_by=(
+                col(PayrollRun.period).desc(),
+                col(PayrollRun.pay_date).desc(),
+                col(PayrollRun.id).desc(),
+            ),
+        )
+        .label("rank")
     )
-    for client_id, user_id in rows:  # ordered oldest first: the last one seen is the latest
-        runner[client_id] = user_id
-    return runner
+    runs = (
+        select(
+            col(PayrollRun.client_id).label("client_id"),
+            col(PayrollRun.run_by_user_id).label("user_id"),
+            rank,
+        )
+        .where(col(PayrollRun.client_id).in_(client_ids))
+        .subquery()
+    )
+    rows = session.execute(select(runs.c.client_id, runs.c.user_id).where(runs.c.rank == 1))
+    return {client_id: user_id for client_id, user_id in rows}
 
 
 def apply_auto_roles(session: Session, client_ids: Iterable[int]) -> int:

@@ -22,7 +22,8 @@ from partner_api.problems import ProblemError
 from partner_api.wire import ROW_MODELS, Change, ChangesPage
 
 # Bump when a sync kind's row shape changes: clients holding an older cursor resync in full.
-SCHEMA_REVISION = 1
+# 2: access_template and audit_event became sync kinds.
+SCHEMA_REVISION = 2
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
 TOMBSTONE_RETENTION = timedelta(days=45)

@@ -69,6 +69,34 @@ class CachedAccessGrant(CacheModel, table=True):
     valid_until: date | None = None
 
 
+class CachedAccessTemplate(CacheModel, table=True):
+    __tablename__ = "access_template"
+    id: int = Field(primary_key=True)
+    version: int
+    name: str
+    access_level: str
+    role: str | None = None
+
+
+class CachedAuditEvent(CacheModel, table=True):
+    """An audit event; ``at`` is ISO text, ``before``/``after`` JSON text as in the feed."""
+
+    __tablename__ = "audit_event"
+    id: int = Field(primary_key=True)
+    version: int
+    user_id: int | None = None
+    at: str = Field(index=True)
+    action: str
+    entity_kind: str
+    entity_id: int | None = None
+    subject_user_id: int | None = Field(default=None, index=True)
+    client_id: int | None = Field(default=None, index=True)
+    before: str | None = None
+    after: str | None = None
+    note: str | None = None
+    request_id: str | None = None
+
+
 class CachedClientGroup(CacheModel, table=True):
     __tablename__ = "client_group"
     id: int = Field(primary_key=True)
@@ -130,6 +158,8 @@ class OutboxItem(CacheModel, table=True):
 # Sync kind → cache table. Same kind names as partner_api.wire.ROW_MODELS.
 KIND_TABLES: dict[str, type[CacheModel]] = {
     "access_grant": CachedAccessGrant,
+    "access_template": CachedAccessTemplate,
+    "audit_event": CachedAuditEvent,
     "client": CachedClient,
     "client_group": CachedClientGroup,
     "client_group_member": CachedClientGroupMember,

@@ -18,7 +18,12 @@ from partner_tui.widgets.title_bar import TitleBar
 if TYPE_CHECKING:
     from partner_tui.app import PartnerApp
 
-TABS = (("dashboard", "1", "screen.dashboard"), ("clients", "2", "screen.clients"))
+TABS = (
+    ("dashboard", "1", "screen.dashboard"),
+    ("clients", "2", "screen.clients"),
+    ("access", "3", "screen.access"),
+    ("pending", "7", "screen.pending"),
+)
 
 
 class PartnerScreen(Screen[None]):

@@ -8,6 +8,7 @@ temporary SQLite file; the checks read it back with plain SQL and the written JS
 from __future__ import annotations
 
 import json
+import multiprocessing
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from partner_api.amelding import store
 from partner_api.db import Database
+from partner_api.demo import generator
 from partner_api.demo.generator import DemoResult, generate_demo
 from partner_api.identifiers import is_valid_national_id, is_valid_orgnr
 from partner_api.models import (
@@ -37,6 +40,7 @@ from partner_api.models import (
     User,
 )
 from partner_api.norwegian_calendar import month_add
+from partner_api.services import payroll_events
 from partner_api.services.tokens import user_for_token
 
 END = "2026-11"
@@ -52,15 +56,15 @@ class Demo:
     progress: list[tuple[str, int, int]]
 
 
-def _generate(base: Path, *, seed: int = 1, via_import: bool = False,
-              files: bool = True) -> Demo:
+def _generate(base: Path, *, seed: int = 1, files: bool = True,
+              parallel: bool | None = None) -> Demo:
     calls: list[tuple[str, int, int]] = []
     base.mkdir(parents=True, exist_ok=True)
     db = Database(str(base / "demo.sqlite"))
     result = generate_demo(
         db, clients=CLIENTS, seed=seed, out_dir=base / "files" if files else None, end_month=END,
         progress=lambda stage, done, total: calls.append((stage, done, total)),
-        via_import=via_import,
+        parallel=parallel,
     )
     return Demo(db, result, base / "files", calls)
 
@@ -325,7 +329,7 @@ def test_runs_claims_and_absences_exist_every_month(demo: Demo) -> None:
     assert 0.3 <= auto / total <= 1.0
 
 
-# ---- the bulk path equals the real import path ---------------------------------------------
+# ---- stored through the real paths only -----------------------------------------------------
 
 
 def _snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
@@ -362,12 +366,75 @@ def _snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def test_bulk_path_stores_what_import_amelding_stores(demo: Demo, tmp_path: Path) -> None:
-    real = _generate(tmp_path, via_import=True, files=False)
+def test_everything_goes_through_the_real_paths(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file goes through the importer, every feedback through ``set_status``, every run,
+    claim and absence through ``apply_events``, and nothing else writes those tables. Built with
+    the history in a second process, the portfolio is the one built in-process."""
+    files: list[str] = []
+    feedback: list[str] = []
+    refs: dict[str, set[str]] = defaultdict(set)
+    real_import_many, real_set_status = store.import_many, store.set_status
+    real_apply_events = payroll_events.apply_events
+
+    def import_many(session: Any, partner_id: int, batch: Any) -> Any:
+        files.extend(source for _, source in batch)
+        return real_import_many(session, partner_id, batch)
+
+    def set_status(session: Any, amelding: Amelding, status: Any) -> None:
+        feedback.append(amelding.meldings_id)
+        real_set_status(session, amelding, status)
+
+    def apply_events(session: Any, partner_id: int, batch: Any) -> Any:
+        for table, items in (("payroll_run", batch.payroll_runs),
+                             ("expense_claim", batch.expense_claims),
+                             ("absence", batch.absences)):
+            refs[table].update(item.external_ref for item in items)
+        return real_apply_events(session, partner_id, batch)
+
+    monkeypatch.setattr(store, "import_many", import_many)
+    monkeypatch.setattr(store, "set_status", set_status)
+    monkeypatch.setattr(payroll_events, "apply_events", apply_events)
+    other = _generate(tmp_path, parallel=True)
     try:
-        fast, slow = _snapshot(demo.db), _snapshot(real.db)
-        assert all(fast.values())
-        for table in fast:
-            assert fast[table] == slow[table], table
+        manifest = json.loads((other.files / "manifest.json").read_text(encoding="utf-8"))
+        assert len(files) == len(set(files)) == len(manifest["files"]) == other.result.ameldinger
+        assert set(files) == {e["file"] for e in manifest["files"]}
+        with other.db.reading() as session:
+            assert session.execute(select(func.count()).select_from(Amelding)).scalar_one() == \
+                len(files)
+            assert set(feedback) == set(session.execute(
+                select(Amelding.meldings_id).where(Amelding.deviations != "[]")).scalars())
+            for table, model in (("payroll_run", PayrollRun), ("expense_claim", ExpenseClaim),
+                                 ("absence", Absence)):
+                stored = list(session.execute(select(model.external_ref)).scalars())
+                assert stored and sorted(stored) == sorted(refs[table]), table
+        assert feedback and any(e["status"] == "avvist" for e in manifest["files"])
+
+        # The same portfolio as the in-process build: files, manifest and every table.
+        assert (other.files / "manifest.json").read_bytes() == \
+            (demo.files / "manifest.json").read_bytes()
+        for entry in manifest["files"]:
+            name = entry["file"]
+            assert (other.files / name).read_bytes() == (demo.files / name).read_bytes(), name
+        mine, theirs = _snapshot(other.db), _snapshot(demo.db)
+        assert all(mine.values())
+        for table in mine:
+            assert mine[table] == theirs[table], table
     finally:
-        real.db.dispose()
+        other.db.dispose()
+
+
+def test_a_failing_history_process_fails_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Any, period: Any) -> Any:
+        raise ValueError(f"no history for {period.name}")
+
+    monkeypatch.setattr(generator._ClientHistory, "month", broken)
+    with pytest.raises(RuntimeError, match="building the demo history failed"):
+        _generate(tmp_path, parallel=True)
+    assert not (tmp_path / "files" / "manifest.json").exists()
+    assert not list((tmp_path / "files").glob("*.partial"))
+    assert not multiprocessing.active_children()

@@ -193,3 +193,30 @@ def test_resumed_full_sync_restarts_when_the_server_was_reset(served, tmp_path) 
     assert report.full
     assert cache_rows(cache) == cache_rows(fresh_cache_like(url, tenant.token, tmp_path, "ref"))
     assert ("Etter reset AS",) in {(r[3],) for r in cache_rows(cache)["client"]}
+
+
+def test_access_templates_and_audit_events_reach_the_cache(served, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from partner_api.wire import AccessTemplateIn, GrantOp
+
+    url, tenant, _db = served
+    cache = CacheDB(tmp_path / "c.sqlite")
+    with ApiClient(url, tenant.token) as api:
+        syncer = Syncer(api, cache)
+        syncer.sync()
+        made = api.create_access_template(AccessTemplateIn(name="Innsyn", access_level="read"))
+        api.bulk_grants(
+            [GrantOp(user_id=tenant.admin_id, client_id=tenant.client_ids[0], access_level="read")],
+            idempotency_key="k-1",
+        )
+        syncer.sync()
+        templates = {row.id: row.name for row in api.access_templates()}
+    conn = sqlite3.connect(cache.path)
+    cached = dict(conn.execute("SELECT id, name FROM access_template").fetchall())
+    assert cached == templates and made.id in cached
+    actions = {r[0] for r in conn.execute("SELECT action FROM audit_event").fetchall()}
+    assert "access_template.created" in actions
+    assert conn.execute(
+        "SELECT COUNT(*) FROM audit_event WHERE client_id = ? AND subject_user_id = ?",
+        (tenant.client_ids[0], tenant.admin_id),
+    ).fetchone()[0] >= 1
+    conn.close()

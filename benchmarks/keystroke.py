@@ -1,0 +1,363 @@
+"""Filter keystroke → visible table updated, on the real Clients screen, against a bare
+Textual app echoing the same keystrokes from an Input into a Label; plus the filter itself.
+
+Both apps run headless under ``App.run_test(size=(120, 40))`` in one child process, in
+alternating rounds, and are timed by exactly the same procedure:
+
+1. the key event is handed to the app's driver (what ``Pilot.press`` does, without its fixed
+   ``wait_for_idle`` sleeps of ≥ 2 × 20 ms, which would swamp a few-ms difference);
+2. the clock stops when the app *displays* the first frame in which the keystroke's effect is
+   done (Clients: the model filtered on the new text and the table refreshed; echo: the Label
+   shows the Input's text). The headless driver skips turning a frame into terminal bytes, so
+   the timing hook does that conversion (``render_segments``) for both apps, as a real terminal
+   run would; only the write itself is left out.
+
+Between keystrokes the app is drained (``pilot.pause()``), outside the timing. After every
+keystroke the Clients screen is checked: the count line and the first table row must match
+what ``ClientListModel`` says for that text.
+
+The filter itself: ``ClientListModel.apply`` for the same texts in the same order, plus reading
+the rows the table shows (38 at 120×40), timed directly.
+
+Run as a child: ``python -m benchmarks.keystroke --cache FILE --rounds N --today YYYY-MM-DD``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import TODAY, Context, Result, run_child, summary
+
+SIZE = (120, 40)
+VISIBLE_ROWS = 38  # table rows on screen at 120×40 (the Clients screen's body, less the header)
+
+# One round: a realistic search, corrected, then an orgnr prefix.
+ROUND: list[str] = [
+    *"bakeri",
+    *["backspace"] * 6,
+    *"914",
+    *["backspace"] * 3,
+    *"bergen",
+    *["backspace"] * 6,
+]
+
+KEY = "filter_keystroke_median"  # the JSON key of this measure's headline figure
+
+
+def texts_after(keys: list[str]) -> list[str]:
+    out, text = [], ""
+    for key in keys:
+        text = text[:-1] if key == "backspace" else text + key
+        out.append(text)
+    return out
+
+
+def run(ctx: Context) -> list[Result]:
+    cache = ctx.warm_cache()
+    rounds = ctx.reps(6, 1)
+    data = run_child(
+        "benchmarks.keystroke",
+        ["--cache", str(cache), "--rounds", str(rounds), "--today", TODAY.isoformat()],
+        timeout=1800,
+    )
+    app, bare, flt = data["app"], data["bare"], data["filter"]
+    note = (
+        f"{data['samples']} keystrokes × {rounds} round(s), 120×40 headless; "
+        f"{data['clients']} clients"
+    )
+    extra = {"app": app, "bare": bare, "filter": flt, "keys": ROUND}
+    return [
+        Result(
+            "filter_keystroke_median",
+            "filter keystroke → table, median",
+            app["median"],
+            "ms",
+            "ratio",
+            1.2,
+            bare["median"],
+            "bare Input→Label echo",
+            note,
+            extra,
+        ),
+        Result(
+            "filter_keystroke_p95",
+            "filter keystroke → table, p95",
+            app["p95"],
+            "ms",
+            "ratio",
+            1.2,
+            bare["p95"],
+            "bare Input→Label echo",
+            note,
+        ),
+        Result(
+            "filter_itself_median",
+            "filter itself (apply + visible rows), median",
+            flt["median"],
+            "ms",
+            "max",
+            5.0,
+            note="ClientListModel.apply + 38 rows",
+        ),
+        Result(
+            "filter_itself_p95",
+            "filter itself (apply + visible rows), p95",
+            flt["p95"],
+            "ms",
+            "max",
+            5.0,
+            note="ClientListModel.apply + 38 rows",
+            extra={"max_ms": flt["max"]},
+        ),
+    ]
+
+
+# ---- the child ------------------------------------------------------------------------------
+
+
+def _key_event(key: str) -> Any:
+    """The Key event ``Pilot.press(key)`` would send (same logic as ``App._press_keys``)."""
+    import unicodedata
+
+    from textual import events
+    from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+
+    if len(key) == 1 and not key.isalnum():
+        key = _character_to_key(key)
+    original = REPLACED_KEYS.get(key, key)
+    try:
+        char: str | None = unicodedata.lookup(_get_unicode_name_from_key(original))
+    except KeyError:
+        char = key if len(key) == 1 else None
+    return events.Key(key, char)
+
+
+class FrameClock:
+    """Patches ``app._display``: renders each frame to terminal segments (as a real driver
+    would) and, on the first frame where ``done()`` holds, stops the clock."""
+
+    def __init__(self, app: Any) -> None:
+        from textual._compositor import CompositorUpdate
+
+        self.app = app
+        self.done: Callable[[], bool] | None = None
+        self.stopped_at = 0.0
+        self.event = asyncio.Event()
+        self.frames = 0
+        self.bytes = 0
+        original = app._display
+
+        def display(screen: Any, renderable: Any) -> None:
+            if isinstance(renderable, CompositorUpdate):
+                self.bytes += len(renderable.render_segments(app.console))
+                self.frames += 1
+            original(screen, renderable)
+            if self.done is not None and self.done():
+                self.stopped_at = time.perf_counter()
+                self.done = None
+                self.event.set()
+
+        app._display = display
+
+    async def time_key(self, key: str, done: Callable[[], bool]) -> float:
+        self.event.clear()
+        self.done = done
+        driver = self.app._driver
+        started = time.perf_counter()
+        driver.send_message(_key_event(key))
+        await asyncio.wait_for(self.event.wait(), timeout=30)
+        return (self.stopped_at - started) * 1000
+
+
+def _bare_app() -> Any:
+    from textual.app import App, ComposeResult
+    from textual.widgets import Input, Label
+
+    class Echo(App[None]):
+        def compose(self) -> ComposeResult:
+            field = Input(compact=True, id="field")
+            field.cursor_blink = False  # as on the Clients screen
+            yield field
+            yield Label("", id="echo")
+
+        def on_input_changed(self, event: Input.Changed) -> None:
+            self.query_one("#echo", Label).update(event.value)
+
+    return Echo()
+
+
+async def _run_bare(keys: list[str], warm: int) -> list[float]:
+    from textual.widgets import Input, Label
+
+    app = _bare_app()
+    out: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        clock = FrameClock(app)
+        await pilot.pause()
+        field, label = app.query_one(Input), app.query_one("#echo", Label)
+        field.focus()
+        await pilot.pause()
+        for i, (key, text) in enumerate(zip(keys, texts_after(keys), strict=True)):
+
+            def done(text: str = text) -> bool:
+                return field.value == text and str(label.content) == text
+
+            ms = await clock.time_key(key, done)
+            await pilot.pause()
+            if i >= warm:
+                out.append(ms)
+    return out
+
+
+async def _run_app(
+    cache_path: Path,
+    keys: list[str],
+    warm: int,
+    today: date,
+    expected: dict[str, tuple[int, str | None]],
+) -> list[float]:
+    from textual.widgets import Input, Static
+
+    from partner_tui.app import PartnerApp
+    from partner_tui.core.cache import CacheDB
+    from partner_tui.core.formatting import format_int
+    from partner_tui.screens.clients import ClientsScreen
+
+    cache = CacheDB(cache_path)
+    me = cache.get_meta("me_user_id")
+    app = PartnerApp(
+        cache, None, offline_reason="benchmark", today=today, caller_id=int(me) if me else None
+    )
+    out: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        clock = FrameClock(app)
+        await pilot.press("2")
+        deadline = time.monotonic() + 120
+        while not (app.loaded and isinstance(app.screen, ClientsScreen)):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Clients screen never loaded")
+            await pilot.pause(0.05)
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ClientsScreen)
+        await pilot.press("slash")
+        await pilot.pause()
+        search = screen.query_one("#clients-search", Input)
+        if not search.has_focus:
+            raise RuntimeError("'/' did not focus the search field")
+        count_line = screen.query_one("#clients-count", Static)
+        model, table = screen.model, screen.table
+        for i, (key, text) in enumerate(zip(keys, texts_after(keys), strict=True)):
+
+            def done(text: str = text) -> bool:
+                return search.value == text and model.filter.text == text
+
+            ms = await clock.time_key(key, done)
+            await pilot.pause()
+            want_count, want_first = expected[text]
+            shown = str(count_line.content)
+            if format_int(want_count, app.language) not in shown or (table.row_count != want_count):
+                raise AssertionError(
+                    f"after {text!r}: the screen says {shown!r} / "
+                    f"{table.row_count} rows, expected {want_count}"
+                )
+            first = table.source.cells(0)[1] if want_count else None
+            if want_first is not None and first is not None and want_first not in first:
+                raise AssertionError(
+                    f"after {text!r}: first row {first!r}, expected {want_first!r}"
+                )
+            if i >= warm:
+                out.append(ms)
+    cache.dispose()
+    return out
+
+
+def _load_model(cache_path: Path) -> Any:
+    from contextlib import closing
+
+    from partner_tui.core.cache import CacheDB
+    from partner_tui.core.queries import ClientListModel
+
+    cache = CacheDB(cache_path)
+    try:
+        me = cache.get_meta("me_user_id")
+        with closing(cache.raw()) as conn:
+            return ClientListModel(conn, caller_id=int(me) if me else None)
+    finally:
+        cache.dispose()
+
+
+def _filter_itself(model: Any, keys: list[str], rounds: int) -> list[float]:
+    from partner_tui.core.queries import ClientFilter
+
+    times: list[float] = []
+    for _ in range(rounds):
+        for text in texts_after(keys):
+            started = time.perf_counter()
+            model.apply(ClientFilter(text=text))
+            model.rows(0, VISIBLE_ROWS)
+            times.append((time.perf_counter() - started) * 1000)
+    model.apply(ClientFilter())
+    return times
+
+
+def _expected(model: Any, keys: list[str]) -> dict[str, tuple[int, str | None]]:
+    from partner_tui.core.queries import ClientFilter
+
+    out: dict[str, tuple[int, str | None]] = {}
+    for text in texts_after(keys):
+        model.apply(ClientFilter(text=text))
+        rows = model.rows(0, 1)
+        out[text] = (model.visible_count, rows[0].name if rows else None)
+    model.apply(ClientFilter())
+    return out
+
+
+async def _child(cache_path: Path, rounds: int, today: date) -> dict[str, Any]:
+    warm_keys = ["x", "backspace"]  # first frames pay one-off costs: not counted
+    keys = warm_keys + ROUND
+    model = _load_model(cache_path)
+    filter_times = _filter_itself(model, ROUND, max(rounds, 3))
+    expected = _expected(model, keys)
+    total = model.total
+    del model
+
+    app_ms: list[float] = []
+    bare_ms: list[float] = []
+    for _ in range(rounds):
+        gc.collect()
+        bare_ms += await _run_bare(keys, len(warm_keys))
+        gc.collect()
+        app_ms += await _run_app(cache_path, keys, len(warm_keys), today, expected)
+    return {
+        "app": summary(app_ms),
+        "bare": summary(bare_ms),
+        "filter": summary(filter_times),
+        "samples": len(ROUND),
+        "clients": total,
+        "raw": {"app": app_ms, "bare": bare_ms},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cache", type=Path, required=True)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--today", default=TODAY.isoformat())
+    args = parser.parse_args(argv)
+    result = asyncio.run(_child(args.cache, args.rounds, date.fromisoformat(args.today)))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

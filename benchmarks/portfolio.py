@@ -1,0 +1,185 @@
+"""The benchmark portfolio: built once with ``partner-api demo`` and reused.
+
+The file name is keyed on (clients, seed, end month), so a rerun finds it. A build goes to a
+``.partial`` file first and is renamed when complete, so an interrupted build is never reused.
+Measures that write to the server (incremental sync, bulk grant) work on a throw-away copy
+(:func:`working_copy`), so the generated portfolio itself stays as built.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+SEED = 1
+END_MONTH = "2026-11"  # fixed, so reruns reuse the file
+# DESIGN.md §8 sizes the budgets at ~10 grants per client (100,000 at 10,000 clients); the demo
+# generator gives ~2.3 (its accountant teams). The build tops the grants up to this, seeded.
+GRANTS_PER_CLIENT = 10
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    path: Path
+    clients: int
+    seed: int
+    end_month: str
+    build_seconds: float | None  # None: reused
+    top_up: dict[str, int] | None = None  # grants added on top of the generator's
+
+    def counts(self) -> dict[str, int]:
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        try:
+            out = {}
+            for table in (
+                "client",
+                "app_user",
+                "access_grant",
+                "employee",
+                "client_month",
+                "amelding",
+            ):
+                out[table] = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+            out["months"] = conn.execute(
+                "SELECT count(DISTINCT month) FROM client_month"
+            ).fetchone()[0]
+            return out
+        finally:
+            conn.close()
+
+
+def portfolio_path(data_dir: Path, clients: int, seed: int = SEED, end: str = END_MONTH) -> Path:
+    return data_dir / f"portfolio-c{clients}-s{seed}-{end}.sqlite"
+
+
+def _fold_wal(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        conn.close()
+
+
+def top_up_grants(path: Path, per_client: int, seed: int) -> dict[str, int]:
+    """Add read/payroll/full grants (role medarbeider, auto) for random active users until every
+    client has ``per_client`` grants. Through the ORM in one transaction: versions stamped."""
+    import random
+
+    from partner_api.db import Database
+    from partner_api.models import AccessGrant
+
+    rng = random.Random(f"bench-grants/{seed}")
+    with closing(sqlite3.connect(path)) as conn:
+        partner_id = conn.execute("SELECT id FROM partner ORDER BY id LIMIT 1").fetchone()[0]
+        users = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM app_user WHERE active AND NOT is_partneradmin ORDER BY id"
+            )
+        ]
+        have: dict[int, set[int]] = {r[0]: set() for r in conn.execute("SELECT id FROM client")}
+        for user_id, client_id in conn.execute("SELECT user_id, client_id FROM access_grant"):
+            have.setdefault(client_id, set()).add(user_id)
+    before = sum(len(v) for v in have.values())
+    new: list[AccessGrant] = []
+    for client_id in sorted(have):
+        granted = have[client_id]
+        free = [u for u in users if u not in granted]
+        for user_id in rng.sample(free, max(0, min(len(free), per_client - len(granted)))):
+            level = rng.choices(("read", "payroll", "full"), weights=(3, 3, 4))[0]
+            new.append(
+                AccessGrant(
+                    partner_id=partner_id,
+                    user_id=user_id,
+                    client_id=client_id,
+                    access_level=level,
+                    role="medarbeider",
+                    role_source="auto",
+                )
+            )
+    db = Database(str(path))
+    try:
+        with db.transaction() as session:
+            session.add_all(new)
+    finally:
+        db.dispose()
+    return {"grants_before": before, "grants_added": len(new), "per_client": per_client}
+
+
+def ensure_portfolio(
+    data_dir: Path, clients: int, *, seed: int = SEED, end: str = END_MONTH, log=print
+) -> Portfolio:
+    """The portfolio file for (clients, seed, end), generating it with the CLI if missing."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    target = portfolio_path(data_dir, clients, seed, end)
+    sidecar = target.with_suffix(".json")
+    meta = json.loads(sidecar.read_text()) if sidecar.exists() else {}
+    if target.exists() and "top_up" in meta:
+        return Portfolio(target, clients, seed, end, None, meta["top_up"])
+    partial = target.with_name(target.name + ".partial")
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(partial) + suffix).unlink(missing_ok=True)
+    started = time.perf_counter()
+    seconds: float
+    if target.exists():  # generated by an older version of this module: top up only
+        shutil.copyfile(target, partial)
+        seconds = float(meta.get("build_seconds", 0))
+    else:
+        log(
+            f"generating the portfolio ({clients} clients, seed {seed}, through {end}) "
+            f"into {target} — once; later runs reuse it"
+        )
+        cmd = [
+            sys.executable,
+            "-m",
+            "partner_api.cli",
+            "demo",
+            "--db",
+            str(partial),
+            "--clients",
+            str(clients),
+            "--seed",
+            str(seed),
+            "--end-month",
+            end,
+            "--json",
+        ]
+        done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"portfolio generation failed ({done.returncode}): {' '.join(cmd)}")
+        seconds = time.perf_counter() - started
+        meta = {
+            "clients": clients,
+            "seed": seed,
+            "end_month": end,
+            "email": json.loads(done.stdout.strip().splitlines()[-1]).get("email"),
+            "build_seconds": round(seconds, 1),
+        }
+    log(f"topping the grants up to {GRANTS_PER_CLIENT} per client (DESIGN.md §8 sizes)")
+    t0 = time.perf_counter()
+    top_up = top_up_grants(partial, GRANTS_PER_CLIENT, seed)
+    meta["top_up"] = top_up
+    meta["top_up_seconds"] = round(time.perf_counter() - t0, 1)
+    _fold_wal(partial)
+    sidecar.write_text(json.dumps(meta, indent=2))
+    os.replace(partial, target)
+    return Portfolio(target, clients, seed, end, seconds + meta["top_up_seconds"], top_up)
+
+
+def working_copy(portfolio: Portfolio, work_dir: Path) -> Path:
+    """A throw-away copy of the portfolio for measures that write to the server."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    copy = work_dir / f"work-{portfolio.path.name}"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(copy) + suffix).unlink(missing_ok=True)
+    shutil.copyfile(portfolio.path, copy)
+    return copy

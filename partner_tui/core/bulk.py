@@ -1,0 +1,329 @@
+"""The bulk-edit pipeline without UI (DESIGN.md §7): plan → preview → request → results → undo.
+
+A **plan** is a list of ``GrantOp`` items (the API's own bulk item: "ensure this grant looks
+like ..." or "revoke it"); fields left unset keep their value on the server, exactly as in the
+request body. ``preview`` works out, per client, the grant before and after from the cache
+(offline), or from a dry-run answer (online, exact). ``to_bulk_request`` is the body of
+``POST /v1/access-grants:bulk``; ``inverse`` turns an applied answer into the undo plan and
+``failed_only`` the retry plan.
+
+The automatic role (ansvarlig / medarbeider) depends on payroll runs the cache does not hold,
+so an offline preview shows it as ``auto`` where the server would decide it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from partner_api.wire import (
+    AltinnTagIn,
+    AltinnTagResult,
+    BulkGrantsIn,
+    BulkGrantsResult,
+    GrantItemResult,
+    GrantOp,
+)
+
+__all__ = [
+    "AUTO",
+    "AltinnPlan",
+    "GrantView",
+    "Plan",
+    "Preview",
+    "PreviewRow",
+    "failed_only",
+    "inverse",
+    "preview",
+    "preview_from_result",
+    "to_bulk_request",
+]
+
+AUTO = "auto"  # role shown where the server's automatic rule decides
+CHANGE_KINDS = ("grant", "change", "unchanged", "revoke")
+
+
+@dataclass(frozen=True, slots=True)
+class GrantView:
+    """What the user sees of one grant: level, role, role source, expiry."""
+
+    access_level: str
+    role: str
+    role_source: str
+    valid_until: date | None
+
+
+@dataclass
+class Plan:
+    items: list[GrantOp]
+    summary: str = ""
+    mode: str = "partial"
+
+
+@dataclass
+class AltinnPlan:
+    """Set (or clear) the partner's Altinn tag on clients (``POST /v1/clients:altinn-tag``)."""
+
+    client_ids: list[int]
+    value: bool
+    summary: str = ""
+    mode: str = "partial"
+
+    @property
+    def size(self) -> int:
+        return len(self.client_ids)
+
+
+AnyPlan = Plan | AltinnPlan
+AnyResult = BulkGrantsResult | AltinnTagResult
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewRow:
+    user_id: int  # 0 for a change of the client itself (the Altinn tag)
+    client_id: int
+    before: GrantView | None
+    after: GrantView | None
+    change: str  # grant | change | unchanged | revoke | failed
+    reason: str = ""
+    before_text: str | None = None  # shown instead of ``before`` (Altinn tag: yes / no)
+    after_text: str | None = None
+
+
+@dataclass
+class Preview:
+    rows: list[PreviewRow]
+    totals: dict[str, int] = field(default_factory=dict)
+
+    @staticmethod
+    def of(rows: list[PreviewRow]) -> Preview:
+        counted = Counter(r.change for r in rows)
+        totals = {k: counted.get(k, 0) for k in CHANGE_KINDS}
+        if counted.get("failed"):
+            totals["failed"] = counted["failed"]
+        return Preview(rows, totals)
+
+
+def _current(
+    conn: sqlite3.Connection, pairs: set[tuple[int, int]]
+) -> dict[tuple[int, int], GrantView]:
+    out: dict[tuple[int, int], GrantView] = {}
+    users = sorted({u for u, _ in pairs})
+    for start in range(0, len(users), 500):
+        chunk = users[start : start + 500]
+        marks = ",".join("?" for _ in chunk)
+        for uid, cid, level, role, source, until in conn.execute(
+            "SELECT user_id, client_id, access_level, role, role_source, valid_until "
+            f"FROM access_grant WHERE user_id IN ({marks})",
+            chunk,
+        ):
+            if (uid, cid) in pairs:
+                out[(uid, cid)] = GrantView(
+                    level, role, source, date.fromisoformat(until) if until else None
+                )
+    return out
+
+
+def _templates(conn: sqlite3.Connection) -> dict[int, tuple[str, str | None]]:
+    return {
+        int(tid): (level, role)
+        for tid, level, role in conn.execute("SELECT id, access_level, role FROM access_template")
+    }
+
+
+def _after(
+    op: GrantOp, before: GrantView | None, templates: dict[int, tuple[str, str | None]]
+) -> GrantView | str:
+    """The grant after ``op`` as the server would make it, or the reason it would fail."""
+    if op.op == "revoke":
+        return AUTO if before is None else _REVOKED
+    template = templates.get(op.template_id) if op.template_id is not None else None
+    if op.template_id is not None and template is None:
+        return "No such access template."
+    level = (
+        op.access_level
+        or (template[0] if template else None)
+        or (before.access_level if before else None)
+    )
+    if level is None:
+        return "A new grant needs access_level or template_id."
+    if op.role_source == "auto":
+        source, role = "auto", before.role if before and before.role_source == "auto" else AUTO
+    elif op.role is not None:
+        source, role = "manual", op.role
+    elif op.role_source == "manual":
+        source, role = "manual", before.role if before else AUTO
+    elif template is not None and template[1] is not None:
+        source, role = "manual", template[1]
+    elif before is not None:
+        source, role = before.role_source, before.role
+    else:
+        source, role = "auto", AUTO
+    if "valid_until" in op.model_fields_set:
+        until = op.valid_until
+    else:
+        until = before.valid_until if before else None
+    return GrantView(level, role, source, until)
+
+
+_REVOKED = "__revoked__"
+
+
+def preview(plan: Plan, conn: sqlite3.Connection) -> Preview:
+    """Before → after per item from the cache, with totals grant / change / unchanged / revoke."""
+    pairs = {(op.user_id, op.client_id) for op in plan.items}
+    current = _current(conn, pairs)
+    templates = _templates(conn)
+    rows: list[PreviewRow] = []
+    for op in plan.items:
+        before = current.get((op.user_id, op.client_id))
+        after = _after(op, before, templates)
+        if after == _REVOKED:
+            rows.append(PreviewRow(op.user_id, op.client_id, before, None, "revoke"))
+        elif after == AUTO:  # revoking what is not there
+            rows.append(PreviewRow(op.user_id, op.client_id, None, None, "unchanged"))
+        elif isinstance(after, str):
+            rows.append(PreviewRow(op.user_id, op.client_id, before, None, "failed", after))
+        else:
+            kind = "grant" if before is None else ("unchanged" if after == before else "change")
+            rows.append(PreviewRow(op.user_id, op.client_id, before, after, kind))
+    return Preview.of(rows)
+
+
+def _view(state: Any) -> GrantView | None:
+    if state is None:
+        return None
+    return GrantView(state.access_level, state.role, state.role_source, state.valid_until)
+
+
+_STATUS_CHANGE = {
+    "created": "grant",
+    "updated": "change",
+    "unchanged": "unchanged",
+    "deleted": "revoke",
+    "failed": "failed",
+}
+
+
+def result_row(item: GrantItemResult) -> PreviewRow:
+    reason = ""
+    if item.problem is not None:
+        reason = item.problem.detail or item.problem.title or ""
+    after = None if item.status == "deleted" else _view(item.after)
+    return PreviewRow(
+        item.user_id, item.client_id, _view(item.before), after, _STATUS_CHANGE[item.status], reason
+    )
+
+
+def preview_from_result(result: BulkGrantsResult) -> Preview:
+    """The same preview from the server's (dry-run or real) per-item answer."""
+    return Preview.of([result_row(r) for r in result.results])
+
+
+def to_bulk_request(plan: Plan, *, dry_run: bool = False) -> dict[str, Any]:
+    """The JSON body of ``POST /v1/access-grants:bulk`` (unset fields left out: keep)."""
+    body = BulkGrantsIn(items=list(plan.items), mode=plan.mode, dry_run=dry_run)  # type: ignore[arg-type]
+    return body.model_dump(mode="json", exclude_unset=True) | {
+        "mode": plan.mode,
+        "dry_run": dry_run,
+    }
+
+
+def inverse(result: BulkGrantsResult, summary: str = "") -> Plan:
+    """The undo plan of an applied answer: each changed grant back to its before-state,
+    guarded by ``expected_version`` (atomic: all or nothing)."""
+    return Plan(result.inverse_items(), summary=summary, mode="atomic")
+
+
+def failed_only(plan: Plan, result: BulkGrantsResult) -> Plan:
+    """The items of ``plan`` that failed in ``result`` (matched by index), to retry."""
+    failed = {r.index for r in result.results if r.status == "failed"}
+    return Plan([op for i, op in enumerate(plan.items) if i in failed], plan.summary, plan.mode)
+
+
+# ---- the Altinn tag -----------------------------------------------------------------------
+
+
+def _tag(value: bool | None) -> str:
+    return "–" if value is None else ("partner" if value else "nei")
+
+
+def preview_altinn(plan: AltinnPlan, conn: sqlite3.Connection) -> Preview:
+    wanted = set(plan.client_ids)
+    current = {
+        int(cid): bool(tag)
+        for cid, tag in conn.execute("SELECT id, uses_partner_altinn FROM client")
+        if int(cid) in wanted
+    }
+    rows = []
+    for cid in plan.client_ids:
+        before = current.get(cid)
+        if before is None:
+            rows.append(PreviewRow(0, cid, None, None, "failed", "No such client.", "–", "–"))
+            continue
+        change = "unchanged" if before == plan.value else "change"
+        rows.append(PreviewRow(0, cid, None, None, change, "", _tag(before), _tag(plan.value)))
+    return Preview.of(rows)
+
+
+def altinn_rows(result: AltinnTagResult) -> list[PreviewRow]:
+    rows = []
+    for item in result.results:
+        reason = (item.problem.detail or item.problem.title or "") if item.problem else ""
+        before = item.before.uses_partner_altinn if item.before else None
+        after = item.after.uses_partner_altinn if item.after else None
+        change = {"updated": "change", "unchanged": "unchanged"}.get(item.status, "failed")
+        rows.append(
+            PreviewRow(0, item.client_id, None, None, change, reason, _tag(before), _tag(after))
+        )
+    return rows
+
+
+def altinn_request(plan: AltinnPlan, *, dry_run: bool = False) -> dict[str, Any]:
+    body = AltinnTagIn(
+        client_ids=list(plan.client_ids),
+        value=plan.value,
+        mode=plan.mode,  # type: ignore[arg-type]
+        dry_run=dry_run,
+    )
+    return body.model_dump(mode="json")
+
+
+# ---- either kind ----------------------------------------------------------------------------
+
+
+def plan_size(plan: AnyPlan) -> int:
+    return plan.size if isinstance(plan, AltinnPlan) else len(plan.items)
+
+
+def result_rows(result: AnyResult) -> list[PreviewRow]:
+    if isinstance(result, AltinnTagResult):
+        return altinn_rows(result)
+    return [result_row(r) for r in result.results]
+
+
+def undo_plan(plan: AnyPlan, result: AnyResult, summary: str = "") -> AnyPlan | None:
+    """The inverse of an applied change (None when it changed nothing)."""
+    if isinstance(result, AltinnTagResult):
+        if not result.applied or not isinstance(plan, AltinnPlan):
+            return None
+        changed = [r.client_id for r in result.results if r.status == "updated"]
+        if not changed:
+            return None
+        return AltinnPlan(changed, not plan.value, summary, mode="atomic")
+    undo = inverse(result, summary)
+    return undo if undo.items else None
+
+
+def retry_plan(plan: AnyPlan, result: AnyResult) -> AnyPlan:
+    """Only the items that failed, to send again."""
+    if isinstance(plan, AltinnPlan):
+        failed = {r.client_id for r in result.results if r.status == "failed"}
+        return AltinnPlan(
+            [c for c in plan.client_ids if c in failed], plan.value, plan.summary, plan.mode
+        )
+    assert isinstance(result, BulkGrantsResult)
+    return failed_only(plan, result)

@@ -1,0 +1,164 @@
+"""The bulk pipeline core: preview from the cache, request body, undo and retry plans."""
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from partner_api.app import create_app
+from partner_api.db import Database
+from partner_api.local_server import LocalServer
+from partner_api.models import AccessGrant
+from partner_api.wire import GrantOp
+from partner_tui.core import bulk
+from partner_tui.core.api_client import ApiClient
+from partner_tui.core.bulk import GrantView, Plan
+from partner_tui.core.cache import CacheDB
+from partner_tui.core.sync import Syncer
+from tests.conftest import ORGNRS, Tenant, make_tenant
+
+
+def memory_cache() -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(
+        "CREATE TABLE access_grant (id INTEGER PRIMARY KEY, version INT, user_id INT, "
+        "client_id INT, access_level TEXT, role TEXT, role_source TEXT, valid_until TEXT);"
+        "CREATE TABLE access_template (id INTEGER PRIMARY KEY, version INT, name TEXT, "
+        "access_level TEXT, role TEXT);"
+        "INSERT INTO access_grant VALUES (1, 1, 7, 100, 'read', 'medarbeider', 'auto', NULL);"
+        "INSERT INTO access_grant VALUES (2, 1, 7, 101, 'payroll', 'ansvarlig', 'manual', "
+        "'2030-01-31');"
+        "INSERT INTO access_template VALUES (5, 1, 'Full', 'full', 'ansvarlig');"
+    )
+    return conn
+
+
+def test_preview_counts_grant_change_unchanged_revoke() -> None:
+    conn = memory_cache()
+    plan = Plan(
+        [
+            GrantOp(user_id=7, client_id=100, access_level="read"),  # unchanged
+            GrantOp(user_id=7, client_id=101, access_level="read"),  # change
+            GrantOp(user_id=7, client_id=102, access_level="payroll"),  # grant
+            GrantOp(user_id=7, client_id=103, template_id=5),  # grant via template
+            GrantOp(op="revoke", user_id=7, client_id=100),  # revoke
+        ]
+    )
+    result = bulk.preview(plan, conn)
+    assert result.totals == {"grant": 2, "change": 1, "unchanged": 1, "revoke": 1}
+    change = result.rows[1]
+    assert change.before == GrantView("payroll", "ansvarlig", "manual", date(2030, 1, 31))
+    assert change.after == GrantView("read", "ansvarlig", "manual", date(2030, 1, 31))
+    assert result.rows[2].after == GrantView("payroll", "auto", "auto", None)
+    assert result.rows[3].after == GrantView("full", "ansvarlig", "manual", None)
+    assert result.rows[4].before is not None and result.rows[4].after is None
+
+
+def test_preview_expiry_clear_and_role_back_to_auto() -> None:
+    conn = memory_cache()
+    plan = Plan(
+        [
+            GrantOp(user_id=7, client_id=101, valid_until=None),
+            GrantOp(user_id=7, client_id=100, valid_until=date(2031, 5, 1)),
+            GrantOp(user_id=7, client_id=104),  # new grant without a level: would fail
+        ]
+    )
+    rows = bulk.preview(plan, conn).rows
+    assert rows[0].after is not None and rows[0].after.valid_until is None
+    assert rows[0].change == "change"
+    assert rows[1].after is not None and rows[1].after.valid_until == date(2031, 5, 1)
+    assert rows[2].change == "failed" and "access_level" in rows[2].reason
+
+
+def test_request_body_keeps_unset_apart_from_null() -> None:
+    plan = Plan(
+        [
+            GrantOp(user_id=1, client_id=2, access_level="read"),
+            GrantOp(user_id=1, client_id=3, valid_until=None),
+        ]
+    )
+    body = bulk.to_bulk_request(plan)
+    assert body == {
+        "mode": "partial",
+        "dry_run": False,
+        "items": [
+            {"user_id": 1, "client_id": 2, "access_level": "read"},
+            {"user_id": 1, "client_id": 3, "valid_until": None},
+        ],
+    }
+
+
+@pytest.fixture
+def served(sqlite_db: Database) -> Iterator[tuple[str, Tenant, Database]]:
+    tenant = make_tenant(sqlite_db, "Alfa", ORGNRS)
+    with sqlite_db.transaction() as s:
+        s.add(
+            AccessGrant(
+                partner_id=tenant.partner_id,
+                user_id=tenant.staff_id,
+                client_id=tenant.client_ids[0],
+                access_level="read",
+            )
+        )
+    with LocalServer(create_app(sqlite_db)) as server:
+        yield server.url, tenant, sqlite_db
+
+
+def server_grants(url: str, token: str, user_id: int) -> set[tuple[object, ...]]:
+    with ApiClient(url, token) as api:
+        return {
+            (g.client_id, g.access_level, g.role, g.role_source, g.valid_until)
+            for g in api.access_grants(user=user_id)
+        }
+
+
+def test_preview_matches_dry_run_and_undo_restores_exactly(served, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url, tenant, _db = served
+    cache = CacheDB(tmp_path / "c.sqlite")
+    staff, c = tenant.staff_id, tenant.client_ids
+    plan = Plan(
+        [
+            GrantOp(user_id=staff, client_id=c[0], access_level="payroll"),
+            GrantOp(user_id=staff, client_id=c[1], access_level="read"),
+            GrantOp(user_id=staff, client_id=c[2], op="revoke"),
+        ]
+    )
+    before = server_grants(url, tenant.token, staff)
+    with ApiClient(url, tenant.token) as api:
+        Syncer(api, cache).sync()
+        conn = cache.raw()
+        local = bulk.preview(plan, conn)
+        dry = api.bulk_grants(plan.items, dry_run=True)
+        remote = bulk.preview_from_result(dry)
+        assert (
+            local.totals == remote.totals == {"grant": 1, "change": 1, "unchanged": 1, "revoke": 0}
+        )
+        assert [r.change for r in local.rows] == [r.change for r in remote.rows]
+        applied = api.bulk_grants(plan.items, idempotency_key="apply-1")
+        assert applied.applied
+        undo = bulk.inverse(applied)
+        assert len(undo.items) == 2 and undo.mode == "atomic"
+        Syncer(api, cache).sync()
+        undo_preview = bulk.preview(undo, conn)
+        assert undo_preview.totals == {"grant": 0, "change": 1, "unchanged": 0, "revoke": 1}
+        api.bulk_grants(undo.items, mode="atomic", idempotency_key="undo-1")
+        conn.close()
+    assert server_grants(url, tenant.token, staff) == before
+
+
+def test_failed_only_keeps_just_the_failed_items(served) -> None:  # type: ignore[no-untyped-def]
+    url, tenant, _db = served
+    plan = Plan(
+        [
+            GrantOp(user_id=tenant.staff_id, client_id=tenant.client_ids[1], access_level="read"),
+            GrantOp(user_id=tenant.staff_id, client_id=999_999, access_level="read"),
+        ]
+    )
+    with ApiClient(url, tenant.token) as api:
+        result = api.bulk_grants(plan.items, idempotency_key="k")
+    assert [r.status for r in result.results] == ["created", "failed"]
+    retry = bulk.failed_only(plan, result)
+    assert [(op.client_id) for op in retry.items] == [999_999]
+    rows = bulk.preview_from_result(result).rows
+    assert rows[1].change == "failed" and rows[1].reason

@@ -1,0 +1,299 @@
+"""The Access screen's bulk pipeline driven by keys against a REAL API on a loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from partner_api.app import create_app
+from partner_api.db import Database
+from partner_api.local_server import LocalServer
+from partner_tui.app import PartnerApp
+from partner_tui.core import outbox
+from partner_tui.core.api_client import ApiClient
+from partner_tui.core.cache import CacheDB
+from partner_tui.core.sync import Syncer
+from partner_tui.screens.access import AccessScreen
+from partner_tui.screens.bulk_screens import PreviewScreen, ResultsScreen
+from partner_tui.screens.pending import PendingScreen
+from tests.conftest import ORGNRS, Tenant, make_tenant
+
+SIZE = (130, 40)
+
+
+@pytest.fixture
+def served_db(sqlite_db: Database) -> Iterator[tuple[str, Tenant, Database]]:
+    tenant = make_tenant(sqlite_db, "Alfa", ORGNRS)
+    with LocalServer(create_app(sqlite_db)) as server:
+        yield server.url, tenant, sqlite_db
+
+
+@pytest.fixture
+def served(served_db: tuple[str, Tenant, Database]) -> tuple[str, Tenant]:
+    return served_db[0], served_db[1]
+
+
+def grants_of(url: str, token: str, user_id: int) -> dict[int, str]:
+    with ApiClient(url, token) as api:
+        return {g.client_id: g.access_level for g in api.access_grants(user=user_id)}
+
+
+async def wait_for(pilot: Pilot[None], cond: Callable[[], bool], seconds: float = 15) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if cond():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+async def pick_staff_and_select_all(pilot: Pilot[None], app: PartnerApp) -> AccessScreen:
+    await pilot.press("3")
+    await wait_for(pilot, lambda: isinstance(app.screen, AccessScreen))
+    screen = app.screen
+    assert isinstance(screen, AccessScreen)
+    await pilot.press("f")
+    await pilot.pause()
+    await pilot.press(*"Staff", "enter")
+    await wait_for(pilot, lambda: screen.picked_name.startswith("Staff") and screen.rows.rows != [])
+    await pilot.press("a")
+    await pilot.pause()
+    return screen
+
+
+def totals_of(app: PartnerApp) -> str:
+    return str(app.screen.query_one("#preview-totals").render())
+
+
+async def test_grant_preview_confirm_results_then_undo(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url, tenant = served
+    cache = CacheDB(tmp_path / "cache.sqlite")
+    api = ApiClient(url, tenant.token)
+    app = PartnerApp(cache, Syncer(api, cache), today=date.today())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.has_data and not app.status.syncing)
+        screen = await pick_staff_and_select_all(pilot, app)
+        assert screen.selection_counts() == (len(ORGNRS), 0)
+        assert "6 valgt" in str(app.screen.query_one("StatusLine").render())
+        await pilot.press("n")  # grant: the level picker opens on "les"
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        assert "gi 6, endre 0, uendret 0, fjern 0" in totals_of(app)
+        assert "fra serveren" in totals_of(app)  # the dry run's exact preview
+        app.save_screenshot(str(tmp_path / "preview.svg"))
+        await pilot.press("enter")  # confirm: the counts again
+        await pilot.pause()
+        assert "gi 6" in str(app.screen.query_one("#confirm-text").render())
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen))
+        assert "opprettet 6" in str(app.screen.query_one("#results-totals").render())
+        app.save_screenshot(str(tmp_path / "results.svg"))
+        assert grants_of(url, tenant.token, tenant.staff_id) == {
+            cid: "read" for cid in tenant.client_ids
+        }
+        # after the apply the app syncs: the table shows the new state
+        await pilot.press("escape")
+        await wait_for(
+            pilot,
+            lambda: not app.status.syncing
+            and all(r.access_level == "read" for r in screen.rows.rows),
+        )
+        # undo: the inverse plan through the same preview
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        assert "fjern 6" in totals_of(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen))
+        assert grants_of(url, tenant.token, tenant.staff_id) == {}
+    api.close()
+    cache.dispose()
+
+
+async def test_offline_apply_goes_to_the_outbox_and_is_pushed_later(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url, tenant = served
+    path = tmp_path / "cache.sqlite"
+    cache = CacheDB(path)
+    with ApiClient(url, tenant.token) as api:
+        Syncer(api, cache).sync()
+    app = PartnerApp(cache, None, today=date.today())  # offline
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.has_data)
+        await pick_staff_and_select_all(pilot, app)
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # "lønn"
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        assert "gi 6" in totals_of(app) and "cachen" in totals_of(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.status.pending == 1)
+        assert "1 ventende endring" in str(app.screen.query_one("StatusLine").render())
+        await pilot.press("7")
+        await wait_for(pilot, lambda: isinstance(app.screen, PendingScreen))
+        pending = app.screen
+        assert isinstance(pending, PendingScreen)
+        await wait_for(pilot, lambda: len(pending.items) == 1)
+        app.save_screenshot(str(tmp_path / "pending.svg"))
+    cache.dispose()
+    assert grants_of(url, tenant.token, tenant.staff_id) == {}
+    # the app was closed: the outbox survives in the file and is pushed by the next sync
+    cache = CacheDB(path)
+    queued = outbox.listed(cache, outbox.PENDING)
+    assert len(queued) == 1 and queued[0].idempotency_key
+    api = ApiClient(url, tenant.token)
+    app = PartnerApp(cache, Syncer(api, cache), today=date.today())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.has_data and not app.status.syncing)
+        await wait_for(pilot, lambda: app.status.pending == 0)
+    assert grants_of(url, tenant.token, tenant.staff_id) == {
+        cid: "payroll" for cid in tenant.client_ids
+    }
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT COUNT(*) FROM access_grant WHERE user_id = ?",
+                        (tenant.staff_id,)).fetchone() == (len(ORGNRS),)
+    conn.close()
+    api.close()
+    cache.dispose()
+
+
+def set_client_status(db: Database, client_id: int, status: str) -> None:
+    from partner_api.models import Client
+
+    with db.transaction() as s:
+        client = s.get(Client, client_id)
+        assert client is not None
+        client.status = status
+
+
+async def test_failures_show_reasons_and_retry_sends_only_them(served_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url, tenant, db = served_db
+    cache = CacheDB(tmp_path / "cache.sqlite")
+    api = ApiClient(url, tenant.token)
+    app = PartnerApp(cache, Syncer(api, cache), today=date.today())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.has_data and not app.status.syncing)
+        archived = tenant.client_ids[-1]
+        set_client_status(db, archived, "archived")  # the app's cache does not know yet
+        await pick_staff_and_select_all(pilot, app)
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        assert "gi 5, endre 0, uendret 0, fjern 0, feiler 1" in totals_of(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen))
+        results = app.screen
+        assert isinstance(results, ResultsScreen)
+        assert "opprettet 5" in str(results.query_one("#results-totals").render())
+        assert "feilet 1" in str(results.query_one("#results-totals").render())
+        failed = [r for r in results.result.results if r.status == "failed"]
+        assert [r.client_id for r in failed] == [archived]
+        table = results.query_one("VirtualTable")
+        cells = [table.source.cells(i) for i in range(table.source.visible_count)]  # type: ignore[attr-defined]
+        assert any("archived" in c[6] and c[5] == "FEILET" for c in cells)
+        app.save_screenshot(str(tmp_path / "failed.svg"))
+        set_client_status(db, archived, "active")
+        await pilot.press("R")  # retry: only the failed item goes through the preview again
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        preview = app.screen
+        assert isinstance(preview, PreviewScreen)
+        assert [op.client_id for op in preview.plan.items] == [archived]
+        assert "gi 1, endre 0" in totals_of(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen)
+                       and app.screen is not results)
+    assert grants_of(url, tenant.token, tenant.staff_id) == {
+        cid: "read" for cid in tenant.client_ids
+    }
+    api.close()
+    cache.dispose()
+
+
+async def test_rejected_outbox_items_stay_until_dismissed(tmp_path: Path) -> None:
+    from tests.tui.conftest import TODAY, fill_cache
+
+    cache = CacheDB(tmp_path / "cache.sqlite")
+    fill_cache(cache)
+    item = outbox.enqueue(cache, "POST", "/v1/access-grants:bulk", {"items": []}, "Gi tilgang (3)")
+    with cache.write() as conn:
+        conn.exec_driver_sql(
+            "UPDATE outbox SET status = 'rejected', attempts = 1, last_problem = ? WHERE id = ?",
+            ("[bold]Klienten er arkivert", item.id),
+        )
+    app = PartnerApp(cache, None, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.loaded)
+        assert app.status.rejected == 1
+        await pilot.press("7")
+        await wait_for(pilot, lambda: isinstance(app.screen, PendingScreen))
+        screen = app.screen
+        assert isinstance(screen, PendingScreen)
+        await wait_for(pilot, lambda: len(screen.items) == 3)
+        table = screen.query_one("VirtualTable")
+        table.move_cursor(2)  # type: ignore[attr-defined]
+        cells = table.source.cells(2)  # type: ignore[attr-defined]
+        assert cells[1] == "avvist" and cells[4] == "[bold]Klienten er arkivert"
+        await pilot.press("d")
+        await wait_for(pilot, lambda: len(screen.items) == 2 and app.status.rejected == 0)
+        table.move_cursor(0)  # type: ignore[attr-defined]
+        await pilot.press("d")  # a pending item cannot be dismissed
+        await pilot.pause(0.3)
+        assert len(outbox.listed(cache, outbox.PENDING)) == 2
+    cache.dispose()
+
+
+def altinn_tags(db: Database, client_ids: list[int]) -> list[bool]:
+    from partner_api.models import Client
+
+    with db.transaction() as s:
+        return [bool(s.get(Client, cid).uses_partner_altinn) for cid in client_ids]  # type: ignore[union-attr]
+
+
+async def test_altinn_tag_through_the_pipeline_and_undo(served_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url, tenant, db = served_db
+    before = altinn_tags(db, tenant.client_ids)
+    cache = CacheDB(tmp_path / "cache.sqlite")
+    api = ApiClient(url, tenant.token)
+    app = PartnerApp(cache, Syncer(api, cache), today=date.today())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.has_data and not app.status.syncing)
+        await pick_staff_and_select_all(pilot, app)
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press("enter")  # "sett tagg"
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        n = before.count(False)
+        assert f"endre {n}, uendret {len(before) - n}" in totals_of(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen))
+        assert altinn_tags(db, tenant.client_ids) == [True] * len(before)
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        assert f"endre {n}" in totals_of(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen))
+    assert altinn_tags(db, tenant.client_ids) == before
+    api.close()
+    cache.dispose()
+
+
+_ = asyncio  # pilot tests run under pytest-asyncio's auto mode
