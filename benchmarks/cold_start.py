@@ -53,8 +53,9 @@ def _spawn(app: str, ctx: Context) -> tuple[float, dict[str, float]]:
 
 def run(ctx: Context) -> list[Result]:
     runs = ctx.reps(7, 1)
-    _spawn("bare", ctx)  # warm-ups: page cache, .pyc files
-    _spawn("partner", ctx)
+    if not ctx.quick:  # warm-ups: page cache, .pyc files
+        _spawn("bare", ctx)
+        _spawn("partner", ctx)
     walls: dict[str, list[float]] = {"bare": [], "partner": []}
     ready: dict[str, list[float]] = {"bare": [], "partner": []}
     for _ in range(runs):

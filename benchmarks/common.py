@@ -185,18 +185,21 @@ class Context:
 
 
 def _cache_complete(path: Path) -> bool:
-    """A fully synced cache, in the cache schema of the code as it is now (a cache written by
-    an older schema would be emptied by CacheDB on open, and then resynced)."""
+    """A fully synced cache whose tables have the columns the code has now (a cache from an
+    older schema would be emptied by CacheDB and resynced by the app)."""
     if not path.exists():
         return False
     import sqlite3
 
-    from partner_tui.core.cache import SCHEMA_HASH
+    from partner_tui.core.cache import KIND_TABLES
 
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_HASH:
-                return False
+            for table in KIND_TABLES.values():
+                name = str(table.__tablename__)
+                have = [r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')]
+                if have != [c.name for c in table.__table__.columns]:  # type: ignore[attr-defined]
+                    return False
             row = conn.execute("SELECT value FROM meta WHERE key = 'cursor'").fetchone()
             staging = conn.execute("SELECT value FROM meta WHERE key = 'staging_cursor'").fetchone()
             clients = conn.execute("SELECT count(*) FROM client").fetchone()[0]

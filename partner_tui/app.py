@@ -23,7 +23,14 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from partner_tui.core import bulk, outbox
-from partner_tui.core.bulk import AltinnPlan, AnyPlan, Preview, PreviewRow, plan_size
+from partner_tui.core.bulk import (
+    AltinnPlan,
+    AnyPlan,
+    OffboardPlan,
+    Preview,
+    PreviewRow,
+    plan_size,
+)
 from partner_tui.core.cache import CacheDB
 from partner_tui.core.formatting import parse_iso_utc
 from partner_tui.core.i18n import t
@@ -181,6 +188,10 @@ class Names:
         if isinstance(plan, AltinnPlan):
             uids: set[int] = set()
             cids = set(plan.client_ids)
+        elif isinstance(plan, OffboardPlan):
+            uids = {plan.user_id, plan.handover_to or 0}
+            cids = {int(c) for (c,) in conn.execute(
+                "SELECT client_id FROM access_grant WHERE user_id = ?", (plan.user_id,))}
         else:
             uids = {op.user_id for op in plan.items}
             cids = {op.client_id for op in plan.items}
@@ -392,6 +403,8 @@ class PartnerApp(App[None]):
             names = Names.load(conn, plan)
             if isinstance(plan, AltinnPlan):
                 local = bulk.preview_altinn(plan, conn)
+            elif isinstance(plan, OffboardPlan):
+                local = bulk.preview_offboard(plan, conn)
             else:
                 local = bulk.preview(plan, conn)
         api, exact = self._api(), False
@@ -402,6 +415,8 @@ class PartnerApp(App[None]):
                     tagged = api.set_altinn_tag(plan.client_ids, plan.value, mode=plan.mode,
                                                 dry_run=True)
                     preview = Preview.of(bulk.altinn_rows(tagged))
+                elif isinstance(plan, OffboardPlan):
+                    preview = Preview.of(bulk.result_rows(self._offboard(api, plan, True)))
                 else:
                     result = api.bulk_grants(plan.items, mode=plan.mode, dry_run=True)
                     preview = bulk.preview_from_result(result)
@@ -433,6 +448,8 @@ class PartnerApp(App[None]):
                 if isinstance(plan, AltinnPlan):
                     result = api.set_altinn_tag(plan.client_ids, plan.value, mode=plan.mode,
                                                 idempotency_key=key)
+                elif isinstance(plan, OffboardPlan):
+                    result = self._offboard(api, plan, False, key)
                 else:
                     result = api.bulk_grants(plan.items, mode=plan.mode, dry_run=False,
                                              idempotency_key=key)
@@ -449,10 +466,21 @@ class PartnerApp(App[None]):
         if isinstance(plan, AltinnPlan):
             outbox.enqueue(self.cache, "POST", "/v1/clients:altinn-tag",
                            bulk.altinn_request(plan), plan.summary)
+        elif isinstance(plan, OffboardPlan):
+            outbox.enqueue(self.cache, "POST", f"/v1/users/{plan.user_id}:offboard",
+                           bulk.offboard_request(plan), plan.summary)
         else:
             outbox.enqueue(self.cache, "POST", "/v1/access-grants:bulk",
                            bulk.to_bulk_request(plan), plan.summary)
         self.post_message(BulkQueued(plan))
+
+    @staticmethod
+    def _offboard(api: Any, plan: OffboardPlan, dry_run: bool, key: str | None = None) -> Any:
+        from partner_api.wire import Handover
+
+        handover = Handover(default_user_id=plan.handover_to) if plan.handover_to else None
+        return api.offboard(plan.user_id, handover=handover, dry_run=dry_run,
+                            idempotency_key=key)
 
     def _close_pipeline(self) -> None:
         while isinstance(self.screen, PreviewScreen | ResultsScreen) or (
@@ -491,6 +519,16 @@ class PartnerApp(App[None]):
         undo = bulk.undo_plan(plan, result, t("bulk.undo", self.language, summary=plan.summary))
         if undo is not None:
             self.start_preview(undo)
+
+    def _export_dialog(self) -> None:
+        from partner_tui.screens.bulk_screens import PickModal
+
+        def chosen(value: Any) -> None:
+            if value:
+                self.export_access(str(value))
+
+        self.push_screen(PickModal(t("access.export_prompt", self.language), text_input=True,
+                                   language=self.language), chosen)
 
     def export_access(self, path: str, *, user_id: int | None = None,
                       client_id: int | None = None) -> None:
@@ -533,6 +571,7 @@ class PartnerApp(App[None]):
         yield SystemCommand(t("screen.clients", lang), "2", lambda: self.switch_mode("clients"))
         yield SystemCommand(t("screen.access", lang), "3", lambda: self.switch_mode("access"))
         yield SystemCommand(t("screen.pending", lang), "7", lambda: self.switch_mode("pending"))
+        yield SystemCommand(t("access.export_all", lang), "e", self._export_dialog)
         yield SystemCommand(t("screen.help", lang), "?", self.action_help)
         yield SystemCommand("Synk" if lang != "en" else "Sync", "r", self.action_sync)
         yield from super().get_system_commands(screen)

@@ -19,10 +19,11 @@ What one file does, in order:
 * the ``amelding`` row is stored with its amounts in øre, and ``client_month`` is recomputed for
   every (client, month) that got a new message.
 
-The database work is done per batch, not per file: one lookup each for clients, known
-meldingsIds, employees and employments (IN-lists in chunks of ``_CHUNK``), multi-row inserts for
-the new rows (``amelding``, ``employee`` and ``employment`` are not synced kinds, so they need no
-version stamp from the ORM), updates only for values that changed, and one figure recompute.
+The database work is done per batch, not per file: one lookup each for the clients, the known
+meldingsIds and the clients' employees with their employments (IN-lists in chunks of ``_CHUNK``;
+stored names only when a file gives one), one INSERT executed for all new rows of a table
+(``amelding``, ``employee`` and ``employment`` are not synced kinds, so they need no version stamp
+from the ORM), updates only for values that changed, and one recompute of the figures.
 """
 
 import json

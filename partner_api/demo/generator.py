@@ -21,8 +21,8 @@ token and database timestamps differ between runs.
 Scale: clients are processed in chunks (``CHUNK_CLIENTS``); for each chunk the 24 months are
 stored one transaction per month, and only that chunk's people are held in memory, so 10,000
 clients work in bounded memory. Building the history (people, salaries, the JSON files) needs
-nothing from the database, so with two or more CPUs a second process builds the next month while
-this one imports the current one (``parallel``; the result is the same either way). With
+nothing from the database, so with two or more CPUs a forked second process builds the next month
+while this one imports the current one (``parallel``; the result is the same either way). With
 ``out_dir`` every a-melding is also written there as ``{orgnr}-{YYYY-MM}-{n}.json``, with a
 ``manifest.json`` that says which files were replaced by which (see ``_Manifest``).
 
@@ -47,7 +47,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from multiprocessing.connection import Connection
-from multiprocessing.context import ForkContext, SpawnContext
+from multiprocessing.context import ForkContext
 from pathlib import Path
 from traceback import format_exc
 from typing import IO, Any
@@ -882,8 +882,9 @@ def generate_demo(
 
     Everything is stored through the real paths (the importer, ``set_status``,
     ``apply_events``; see the module docstring). ``parallel`` builds the history in a second
-    process (default: from ``PARALLEL_MIN_CLIENTS`` clients on, when there are two CPUs or more);
-    it changes nothing in the result.
+    (forked) process (default: from ``PARALLEL_MIN_CLIENTS`` clients on, when there are two CPUs
+    or more); it changes nothing in the result. Where the process cannot fork (no fork on the
+    platform, or other threads running) the history is built here.
     """
     if clients < 1:
         raise ValueError("clients must be at least 1")
@@ -1113,16 +1114,17 @@ def _history(
     *,
     parallel: bool,
 ) -> Iterator[Iterator[_HistoryItem]]:
-    """The history as it is built: here, or (``parallel``) in a second process.
+    """The history as it is built: here, or (``parallel``, where the process can fork) in a
+    second process.
 
     Building it (people, salaries, the JSON files) takes about a third of the time and needs
     nothing from the database, so a second process builds month N+1 while this one imports
     month N. It sends the same items in the same order: the result does not depend on it.
     """
-    if not parallel:
+    context = _fork_context() if parallel else None
+    if context is None:
         yield _months(plans, seed, periods, users)
         return
-    context = _process_context()
     receiver, sender = context.Pipe(duplex=False)
     worker = context.Process(
         target=_history_worker,
@@ -1178,11 +1180,14 @@ def _received(receiver: Connection) -> Iterator[_HistoryItem]:
         yield item
 
 
-def _process_context() -> ForkContext | SpawnContext:
-    # fork starts at once (no re-import) but is only safe while this is the only thread.
-    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
+def _fork_context() -> ForkContext | None:
+    """The fork start method, if this platform has it and it is safe here (no other threads).
+
+    Only fork is used: it starts at once and needs nothing from the caller, where spawn would
+    re-import the caller's main module (and so need an ``if __name__ == "__main__"`` guard)."""
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        return None
+    return multiprocessing.get_context("fork")
 
 
 def _cpu_count() -> int:

@@ -4,9 +4,9 @@ Every item is an upsert keyed by the sender's ``external_ref``, so a batch can b
 Items naming an unknown client or user are reported per item; the rest of the batch applies.
 
 The batch is applied with a few statements, not a few per item: one lookup of the stored rows per
-section, a multi-row INSERT for the new ones (runs, claims and absences are not synced kinds, so
-the ORM's version stamping is not needed for them), changed fields only on the stored ones, then
-the automatic roles and one ``client_month`` recompute for everything touched.
+section, one INSERT executed for all the new ones (runs, claims and absences are not synced kinds,
+so they need no version stamp from the ORM), changed fields only on the stored ones, then the
+automatic roles and one ``client_month`` recompute for everything touched.
 """
 
 from typing import Any
@@ -103,7 +103,7 @@ def apply_events(session: Session, partner_id: int, batch: PayrollEventsIn) -> P
             touched.add((client_id, values["period"]))
             counts[section] += 1
         if new_rows:
-            # Not a synced kind: a multi-row INSERT needs no version stamp from the ORM.
+            # Not a synced kind: written without the ORM (no version stamp needed).
             session.execute(
                 insert(SQLModel.metadata.tables[table.__tablename__]), list(new_rows.values())
             )

@@ -26,6 +26,9 @@ from partner_api.wire import (
     BulkGrantsResult,
     GrantItemResult,
     GrantOp,
+    Handover,
+    OffboardIn,
+    OffboardResult,
 )
 
 __all__ = [
@@ -77,8 +80,19 @@ class AltinnPlan:
         return len(self.client_ids)
 
 
-AnyPlan = Plan | AltinnPlan
-AnyResult = BulkGrantsResult | AltinnTagResult
+@dataclass
+class OffboardPlan:
+    """End all of a user's access (``POST /v1/users/{id}:offboard``); ``handover_to`` becomes
+    ansvarlig where the user was."""
+
+    user_id: int
+    handover_to: int | None = None
+    summary: str = ""
+    size: int = 1
+
+
+AnyPlan = Plan | AltinnPlan | OffboardPlan
+AnyResult = BulkGrantsResult | AltinnTagResult | OffboardResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +310,25 @@ def altinn_request(plan: AltinnPlan, *, dry_run: bool = False) -> dict[str, Any]
 
 
 def plan_size(plan: AnyPlan) -> int:
-    return plan.size if isinstance(plan, AltinnPlan) else len(plan.items)
+    return len(plan.items) if isinstance(plan, Plan) else plan.size
+
+
+def offboard_request(plan: OffboardPlan, *, dry_run: bool = False) -> dict[str, Any]:
+    handover = Handover(default_user_id=plan.handover_to) if plan.handover_to else None
+    return OffboardIn(dry_run=dry_run, handover=handover).model_dump(mode="json")
+
+
+def preview_offboard(plan: OffboardPlan, conn: sqlite3.Connection) -> Preview:
+    """Offline: every grant of the user ends (the handover's role change is the server's)."""
+    clients = [
+        int(c)
+        for (c,) in conn.execute(
+            "SELECT client_id FROM access_grant WHERE user_id = ?", (plan.user_id,)
+        )
+    ]
+    return preview(
+        Plan([GrantOp(op="revoke", user_id=plan.user_id, client_id=c) for c in clients]), conn
+    )
 
 
 def result_rows(result: AnyResult) -> list[PreviewRow]:
@@ -314,6 +346,11 @@ def undo_plan(plan: AnyPlan, result: AnyResult, summary: str = "") -> AnyPlan | 
         if not changed:
             return None
         return AltinnPlan(changed, not plan.value, summary, mode="atomic")
+    if isinstance(result, OffboardResult):
+        if not result.applied:
+            return None
+        items = [op for r in result.results if (op := r.inverse()) is not None]
+        return Plan(items, summary, mode="atomic") if items else None
     undo = inverse(result, summary)
     return undo if undo.items else None
 
@@ -325,5 +362,7 @@ def retry_plan(plan: AnyPlan, result: AnyResult) -> AnyPlan:
         return AltinnPlan(
             [c for c in plan.client_ids if c in failed], plan.value, plan.summary, plan.mode
         )
+    if isinstance(plan, OffboardPlan):
+        return plan  # one request: send it again
     assert isinstance(result, BulkGrantsResult)
     return failed_only(plan, result)

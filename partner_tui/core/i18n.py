@@ -40,6 +40,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "access.grant_label": ("Gi tilgang", "Grant"),
     "access.offboard_label": ("Avslutt bruker", "Offboard"),
     "access.altinn_label": ("Altinn-tagg (partnerens Altinn)", "Altinn tag (the partner's Altinn)"),
+    "access.handover_to": ("Ny ansvarlig der brukeren var ansvarlig", "New ansvarlig"),
+    "access.no_handover": ("(ingen – brukeren er ikke ansvarlig)", "(none – not ansvarlig)"),
     "access.altinn_on": ("sett tagg", "set tag"),
     "access.altinn_off": ("fjern tagg", "clear tag"),
     "access.copy_from": ("Kopier tilgang fra", "Copy access from"),
@@ -49,6 +51,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "access.level.full": ("full", "full"),
     "access.export_prompt": (
         "Lagre rapport som (.csv eller .xlsx)", "Save report as (.csv or .xlsx)",
+    ),
+    "access.export_all": (
+        "Eksporter tilgangsrapport (alle)", "Export the access report (all)",
     ),
     "access.exported": ("Eksportert {n} rader til {path}", "Exported {n} rows to {path}"),
     "access.no_api": ("Krever tilkobling", "Needs a connection"),

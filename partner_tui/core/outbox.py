@@ -141,13 +141,38 @@ def push(
         else:
             answer = response.json() if response.content else None
             version = answer.get("version") if isinstance(answer, dict) else None
-            _mark(cache, item.id, APPLIED, server_version=version)
-            report.applied.append(item)
+            failures = failed_items(answer)
+            if failures:
+                # A bulk answer is 200 even when some clients failed: those failures are the
+                # user's business, so the item stays visible as rejected with each reason.
+                _mark(cache, item.id, REJECTED, problem=failures, server_version=version)
+                report.rejected.append(item)
+            else:
+                _mark(cache, item.id, APPLIED, server_version=version)
+                report.applied.append(item)
             report.answers[item.id] = answer
         if progress:
             progress(done + 1, len(queue))
     report.still_pending = len(listed(cache, PENDING))
     return report
+
+
+def failed_items(answer: Any) -> str | None:
+    """The failed items of a bulk answer as one readable line, or None when none failed
+    (or when the answer is not a bulk answer)."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
+        return None
+    failed = [r for r in answer["results"] if isinstance(r, dict) and r.get("status") == "failed"]
+    if not failed:
+        return None
+    parts = []
+    for r in failed[:5]:
+        problem = r.get("problem") or {}
+        who = f"klient {r.get('client_id')}" if r.get("client_id") is not None else "element"
+        parts.append(f"{who}: {problem.get('detail') or problem.get('title') or 'feilet'}")
+    more = f" (+{len(failed) - 5} flere)" if len(failed) > 5 else ""
+    applied = "" if answer.get("applied", True) else " — ingenting ble endret"
+    return f"{len(failed)} av {len(answer['results'])} feilet{applied}: " + "; ".join(parts) + more
 
 
 def prune_applied(cache: CacheDB) -> int:

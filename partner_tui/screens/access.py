@@ -25,7 +25,7 @@ from partner_tui.core.access_view import (
     templates,
     user_grants,
 )
-from partner_tui.core.bulk import AltinnPlan, Plan
+from partner_tui.core.bulk import AltinnPlan, OffboardPlan, Plan
 from partner_tui.core.formatting import format_date
 from partner_tui.core.i18n import t
 from partner_tui.core.safe_text import plain
@@ -314,13 +314,21 @@ class AccessScreen(PartnerScreen):
             self._run(items, self.t("change.revoke"), len(items))
 
     def action_offboard(self) -> None:
-        """All of the picked user's grants revoked (user view)."""
+        """End all of the picked user's access; pick who becomes ansvarlig where they were."""
         if self.view != "user" or self.picked is None:
             return
-        pairs = [(self.picked, r.key) for r in self.rows.rows if r.access_level is not None]
-        if self._need(pairs):
-            items = [GrantOp(op="revoke", user_id=u, client_id=c) for u, c in pairs]
-            self._run(items, t("access.offboard_label", self.papp.language), len(items))
+        user, lang = self.picked, self.papp.language
+        options: list[tuple[str, Any]] = [(t("access.no_handover", lang), 0)]
+        options += [(u.name, u.id) for u in self.papp.users if u.id != user]
+
+        def chosen(value: Any) -> None:
+            if value is None:
+                return
+            label = f"{t('access.offboard_label', lang)} – {self.picked_name}"
+            self.papp.start_preview(OffboardPlan(user, int(value) or None, summary=label))
+
+        self.app.push_screen(PickModal(t("access.handover_to", lang), options, text_input=True,
+                                       language=lang), chosen)
 
     def action_expiry(self) -> None:
         pairs = self._targets(granted_only=True)

@@ -365,6 +365,12 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh()
         self._post_selection()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Selection and sort keys only where they do something (the footer hides the rest)."""
+        if action in ("toggle_select", "select_all") and not self.selectable:
+            return False
+        return not (action in ("cycle_sort", "reverse_sort") and not self.sortable)
+
     def action_open(self) -> None:
         key = self.cursor_key
         if key is not None:

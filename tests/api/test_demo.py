@@ -426,15 +426,35 @@ def test_everything_goes_through_the_real_paths(
         other.db.dispose()
 
 
-def test_a_failing_history_process_fails_the_build(
+def test_a_failure_on_either_side_stops_both_processes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(self: Any, period: Any) -> Any:
-        raise ValueError(f"no history for {period.name}")
+    if generator._fork_context() is None:
+        pytest.skip("the history is built in-process here (no fork, or other threads)")
+    # The history process fails: the build fails with its error, and leaves no manifest.
+    with monkeypatch.context() as patch:
+        def broken(self: Any, period: Any) -> Any:
+            raise ValueError(f"no history for {period.name}")
 
-    monkeypatch.setattr(generator._ClientHistory, "month", broken)
-    with pytest.raises(RuntimeError, match="building the demo history failed"):
-        _generate(tmp_path, parallel=True)
-    assert not (tmp_path / "files" / "manifest.json").exists()
-    assert not list((tmp_path / "files").glob("*.partial"))
+        patch.setattr(generator._ClientHistory, "month", broken)
+        with pytest.raises(RuntimeError, match=r"(?s)building the demo history failed.*no history"):
+            _generate(tmp_path / "history", parallel=True)
+    assert not (tmp_path / "history" / "files" / "manifest.json").exists()
+    assert not list((tmp_path / "history" / "files").glob("*.partial"))
+    assert not multiprocessing.active_children()
+
+    # The import fails half-way: the history process, still sending, is stopped too.
+    calls = 0
+    real_import_many = store.import_many
+
+    def failing(session: Any, partner_id: int, files: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 5:
+            raise OSError("disk full")
+        return real_import_many(session, partner_id, files)
+
+    monkeypatch.setattr(store, "import_many", failing)
+    with pytest.raises(OSError, match="disk full"):
+        _generate(tmp_path / "import", parallel=True)
     assert not multiprocessing.active_children()

@@ -162,3 +162,73 @@ def test_failed_only_keeps_just_the_failed_items(served) -> None:  # type: ignor
     assert [(op.client_id) for op in retry.items] == [999_999]
     rows = bulk.preview_from_result(result).rows
     assert rows[1].change == "failed" and rows[1].reason
+
+
+def test_altinn_preview_undo_and_retry_plans() -> None:
+    from partner_api.wire import AltinnTagResult, BulkSummary
+
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(
+        "CREATE TABLE client (id INTEGER PRIMARY KEY, uses_partner_altinn INT);"
+        "INSERT INTO client VALUES (1, 0), (2, 1), (3, 0);"
+    )
+    plan = bulk.AltinnPlan([1, 2, 3, 4], True, "tag")
+    result = bulk.preview_altinn(plan, conn)
+    assert result.totals == {"grant": 0, "change": 2, "unchanged": 1, "revoke": 0, "failed": 1}
+    assert (result.rows[0].before_text, result.rows[0].after_text) == ("nei", "partner")
+    answer = AltinnTagResult.model_validate(
+        {
+            "applied": True,
+            "dry_run": False,
+            "mode": "partial",
+            "version": 9,
+            "summary": BulkSummary(updated=2, unchanged=1, failed=1).model_dump(),
+            "results": [
+                {
+                    "index": 0,
+                    "status": "updated",
+                    "client_id": 1,
+                    "before": {"uses_partner_altinn": False, "version": 1},
+                    "after": {"uses_partner_altinn": True, "version": 2},
+                },
+                {"index": 1, "status": "unchanged", "client_id": 2},
+                {"index": 2, "status": "updated", "client_id": 3},
+                {
+                    "index": 3,
+                    "status": "failed",
+                    "client_id": 4,
+                    "problem": {
+                        "type": "about:blank",
+                        "title": "Not found",
+                        "status": 404,
+                        "detail": "No such client.",
+                    },
+                },
+            ],
+        }
+    )
+    undo = bulk.undo_plan(plan, answer, "undo")
+    assert isinstance(undo, bulk.AltinnPlan)
+    assert (undo.client_ids, undo.value, undo.mode) == ([1, 3], False, "atomic")
+    retry = bulk.retry_plan(plan, answer)
+    assert isinstance(retry, bulk.AltinnPlan) and retry.client_ids == [4]
+    assert bulk.altinn_request(retry) == {
+        "client_ids": [4],
+        "value": True,
+        "mode": "partial",
+        "dry_run": False,
+    }
+    rows = bulk.result_rows(answer)
+    assert rows[3].change == "failed" and rows[3].reason == "No such client."
+
+
+def test_offboard_request_and_offline_preview() -> None:
+    plan = bulk.OffboardPlan(7, handover_to=9)
+    assert bulk.offboard_request(plan) == {
+        "dry_run": False,
+        "handover": {"default_user_id": 9, "per_client": {}},
+        "deactivate": False,
+    }
+    assert bulk.offboard_request(bulk.OffboardPlan(7))["handover"] is None
+    result = bulk.preview_offboard(plan, memory_cache())
+    assert result.totals == {"grant": 0, "change": 0, "unchanged": 0, "revoke": 2}

@@ -117,3 +117,26 @@ def test_outbox_survives_a_killed_app(served, tmp_path: Path) -> None:
     assert [i.summary for i in report.applied] == ["ny"]
     assert server_clients(db)[ORGNRS[5]] == "Overlever AS"
     assert outbox.listed(cache, outbox.PENDING, outbox.INFLIGHT) == []
+
+
+def test_partly_failed_bulk_stays_visible_as_rejected(served, tmp_path: Path) -> None:
+    url, tenant, db = served
+    from partner_api.models import Client as ClientRow
+
+    with db.transaction() as s:
+        s.get(ClientRow, tenant.client_ids[1]).status = "archived"  # type: ignore[union-attr]
+    cache = CacheDB(tmp_path / "c.sqlite")
+    body = {
+        "mode": "partial",
+        "items": [
+            {"op": "ensure", "user_id": tenant.staff_id, "client_id": cid, "access_level": "read"}
+            for cid in tenant.client_ids
+        ],
+    }
+    item = outbox.enqueue(cache, "POST", "/v1/access-grants:bulk", body, "tilgang til 2")
+    with ApiClient(url, tenant.token) as api:
+        report = outbox.push(cache, api)
+    assert [i.id for i in report.rejected] == [item.id]
+    stored = outbox.get(cache, item.id)
+    assert stored is not None and stored.status == outbox.REJECTED
+    assert (stored.last_problem or "").startswith(f"1 av 2 feilet: klient {tenant.client_ids[1]}")

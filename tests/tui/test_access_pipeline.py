@@ -296,4 +296,77 @@ async def test_altinn_tag_through_the_pipeline_and_undo(served_db, tmp_path: Pat
     cache.dispose()
 
 
+async def test_offboard_ends_all_access_and_undo_restores_it(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from partner_api.wire import GrantOp
+
+    url, tenant = served
+    staff = tenant.staff_id
+    with ApiClient(url, tenant.token) as api:
+        api.bulk_grants(
+            [GrantOp(user_id=staff, client_id=c, access_level="payroll")
+             for c in tenant.client_ids[:3]],
+            idempotency_key="setup",
+        )
+    before = grants_of(url, tenant.token, staff)
+    cache = CacheDB(tmp_path / "cache.sqlite")
+    api = ApiClient(url, tenant.token)
+    app = PartnerApp(cache, Syncer(api, cache), today=date.today())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.has_data and not app.status.syncing)
+        await pick_staff_and_select_all(pilot, app)
+        await pilot.press("O")
+        await pilot.pause()
+        await pilot.press("enter")  # no handover
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        assert "fjern 3" in totals_of(app) and "fra serveren" in totals_of(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen))
+        assert grants_of(url, tenant.token, staff) == {}
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen))
+    assert grants_of(url, tenant.token, staff) == before
+    api.close()
+    cache.dispose()
+
+
+async def test_export_key_writes_the_shown_users_report(tmp_path: Path) -> None:
+    import csv
+
+    from tests.tui.conftest import TODAY, fill_cache
+
+    cache = CacheDB(tmp_path / "cache.sqlite")
+    fill_cache(cache)
+    out = tmp_path / "kari.csv"
+    app = PartnerApp(cache, None, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.loaded)
+        await pilot.press("3")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessScreen)
+                       and app.screen.picked_name == "Kari Nordmann")
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press(*str(out), "enter")
+        await wait_for(pilot, lambda: out.exists())
+        await pilot.pause(0.2)
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f, delimiter=";"))
+    conn = sqlite3.connect(cache.path)
+    expected = conn.execute(
+        "SELECT c.orgnr FROM access_grant a JOIN client c ON c.id = a.client_id "
+        "WHERE a.user_id = 1"
+    ).fetchall()
+    conn.close()
+    assert sorted(r[2] for r in rows[1:]) == sorted(o for (o,) in expected)
+    assert {r[0] for r in rows[1:]} == {"Kari Nordmann"}
+    cache.dispose()
+
+
 _ = asyncio  # pilot tests run under pytest-asyncio's auto mode
