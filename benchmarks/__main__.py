@@ -13,6 +13,7 @@ import importlib
 import json
 import os
 import platform
+import shutil
 import sys
 import time
 import traceback
@@ -185,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     out = args.json or args.data / f"results-c{args.clients}-{datetime.now():%Y%m%d-%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(args.data / "work", ignore_errors=True)  # throw-away copies (~GB at 10k)
     out.write_text(
         json.dumps(
             {"meta": meta, "results": {r.key: r.to_json() for r in results}, "errors": errors},

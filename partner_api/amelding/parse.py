@@ -258,8 +258,9 @@ class _JsonNode(_Node):
             raise self.error(f"expected an object, got {_json_type(self.value)}")
         return self.value
 
-    # ``type(x) is dict``/``list``/``str``… first: json.loads makes exactly these types, and the
-    # exact check is cheaper than isinstance on this path; anything else takes the full check.
+    # Exact ``type(x) is dict`` (``str``, ``Decimal``, ``int``) checks first: json.loads makes
+    # exactly these types and the check is cheaper than isinstance; anything else (a bool, say)
+    # takes the full check as before.
 
     def child(self, name: str) -> _Node | None:
         obj = self.value if type(self.value) is dict else self._object()

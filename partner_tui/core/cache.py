@@ -216,9 +216,11 @@ class CacheDB:
                 for table in CacheModel.metadata.sorted_tables:
                     if table.name not in PRIMARY_TABLES:
                         conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table.name}"')
-                conn.exec_driver_sql("DELETE FROM meta WHERE key LIKE 'cursor%'")
+                        conn.exec_driver_sql(f'DROP TABLE IF EXISTS "stage_{table.name}"')
+                conn.exec_driver_sql("DELETE FROM meta WHERE key IN ('cursor', 'staging_cursor')")
         CacheModel.metadata.create_all(self.engine)
-        with self.engine.connect() as conn:
+        # In a committed transaction: a PRAGMA write left in an open one is rolled back.
+        with self.engine.begin() as conn:
             conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_HASH}")
 

@@ -215,8 +215,39 @@ def test_access_templates_and_audit_events_reach_the_cache(served, tmp_path) -> 
     assert cached == templates and made.id in cached
     actions = {r[0] for r in conn.execute("SELECT action FROM audit_event").fetchall()}
     assert "access_template.created" in actions
-    assert conn.execute(
-        "SELECT COUNT(*) FROM audit_event WHERE client_id = ? AND subject_user_id = ?",
-        (tenant.client_ids[0], tenant.admin_id),
-    ).fetchone()[0] >= 1
+    assert (
+        conn.execute(
+            "SELECT COUNT(*) FROM audit_event WHERE client_id = ? AND subject_user_id = ?",
+            (tenant.client_ids[0], tenant.admin_id),
+        ).fetchone()[0]
+        >= 1
+    )
     conn.close()
+
+
+def test_cache_schema_change_drops_derived_tables_and_keeps_the_outbox(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from partner_tui.core.cache import SCHEMA_HASH
+
+    path = tmp_path / "c.sqlite"
+    cache = CacheDB(path)
+    with cache.write() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO client (id, version, orgnr, name, payroll_enabled, uses_partner_altinn,"
+            " status) VALUES (1, 1, '123456785', 'Gammel AS', 1, 0, 'active')"
+        )
+        conn.exec_driver_sql("INSERT INTO meta (key, value) VALUES ('cursor', 'c1')")
+        conn.exec_driver_sql(
+            "INSERT INTO outbox (created_at, idempotency_key, method, path, body, summary, "
+            "status, attempts) VALUES ('2026-12-01', 'k', 'POST', '/x', '{}', 's', 'pending', 0)"
+        )
+    cache.dispose()
+    raw = sqlite3.connect(path)
+    assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_HASH,)
+    raw.execute("PRAGMA user_version = 12345")  # as if written by an older app version
+    raw.close()
+    reopened = CacheDB(path)
+    assert reopened.get_meta("cursor") is None  # → the next sync is a full one
+    raw = sqlite3.connect(path)
+    assert raw.execute("SELECT count(*) FROM client").fetchone() == (0,)
+    assert raw.execute("SELECT idempotency_key FROM outbox").fetchall() == [("k",)]
+    assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_HASH,)
