@@ -183,8 +183,11 @@ SCHEMA_HASH = _schema_hash()
 
 
 def _create_private_file(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path.parent, 0o700)
+    if not path.parent.exists():
+        # Only a folder we create is ours to lock down; never chmod one the user chose
+        # (a cache placed in /tmp must not make /tmp private).
+        path.parent.mkdir(parents=True, mode=0o700)
+        os.chmod(path.parent, 0o700)  # mkdir's mode is filtered by the umask
     if not path.exists():
         # Pre-create with 0600: SQLite gives the -wal and -shm files the main file's mode.
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))

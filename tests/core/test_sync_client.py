@@ -251,3 +251,12 @@ def test_cache_schema_change_drops_derived_tables_and_keeps_the_outbox(tmp_path)
     assert raw.execute("SELECT count(*) FROM client").fetchone() == (0,)
     assert raw.execute("SELECT idempotency_key FROM outbox").fetchall() == [("k",)]
     assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_HASH,)
+
+
+def test_cache_never_changes_the_mode_of_an_existing_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    CacheDB(shared / "c.sqlite").dispose()
+    assert shared.stat().st_mode & 0o7777 == 0o1777
+    assert (shared / "c.sqlite").stat().st_mode & 0o777 == 0o600
