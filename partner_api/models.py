@@ -35,7 +35,17 @@ class SyncState(SQLModel, table=True):
 
 class Tombstone(SQLModel, table=True):
     __tablename__ = "tombstone"
-    __table_args__ = (Index("ix_tombstone_partner_version", "partner_id", "version"),)
+    __table_args__ = (
+        Index("ix_tombstone_partner_version", "partner_id", "version"),
+        # The change feed's resume order: (version, kind, entity_id) within a partner.
+        Index(
+            "ix_tombstone_partner_version_kind_entity",
+            "partner_id",
+            "version",
+            "kind",
+            "entity_id",
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     partner_id: int
     kind: str
@@ -57,6 +67,7 @@ class Partner(Versioned, table=True):
 
 class User(Versioned, table=True):
     __tablename__ = "app_user"
+    __table_args__ = (Index("ix_app_user_partner_version_id", "partner_id", "version", "id"),)
     id: int | None = Field(default=None, primary_key=True)
     partner_id: int = Field(foreign_key="partner.id", index=True)
     name: str
@@ -80,7 +91,10 @@ class ApiToken(SQLModel, table=True):
 
 class Client(Versioned, table=True):
     __tablename__ = "client"
-    __table_args__ = (UniqueConstraint("partner_id", "orgnr"),)
+    __table_args__ = (
+        UniqueConstraint("partner_id", "orgnr"),
+        Index("ix_client_partner_version_id", "partner_id", "version", "id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     partner_id: int = Field(foreign_key="partner.id", index=True)
     orgnr: str = Field(index=True)
@@ -101,6 +115,7 @@ class AccessGrant(Versioned, table=True):
         UniqueConstraint("user_id", "client_id"),
         # Expiry sweeps look for "valid_until < today" per partner on every write and sync.
         Index("ix_access_grant_partner_valid_until", "partner_id", "valid_until"),
+        Index("ix_access_grant_partner_version_id", "partner_id", "version", "id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     partner_id: int = Field(foreign_key="partner.id", index=True)
@@ -120,7 +135,10 @@ class AccessTemplate(Versioned, table=True):
     """
 
     __tablename__ = "access_template"
-    __table_args__ = (UniqueConstraint("partner_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("partner_id", "name"),
+        Index("ix_access_template_partner_version_id", "partner_id", "version", "id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     partner_id: int = Field(foreign_key="partner.id", index=True)
     name: str
@@ -130,7 +148,10 @@ class AccessTemplate(Versioned, table=True):
 
 class ClientGroup(Versioned, table=True):
     __tablename__ = "client_group"
-    __table_args__ = (UniqueConstraint("partner_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("partner_id", "name"),
+        Index("ix_client_group_partner_version_id", "partner_id", "version", "id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     partner_id: int = Field(foreign_key="partner.id", index=True)
     name: str
@@ -138,7 +159,10 @@ class ClientGroup(Versioned, table=True):
 
 class ClientGroupMember(Versioned, table=True):
     __tablename__ = "client_group_member"
-    __table_args__ = (UniqueConstraint("group_id", "client_id"),)
+    __table_args__ = (
+        UniqueConstraint("group_id", "client_id"),
+        Index("ix_client_group_member_partner_version_id", "partner_id", "version", "id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     partner_id: int = Field(foreign_key="partner.id", index=True)
     group_id: int = Field(foreign_key="client_group.id", index=True)
@@ -258,7 +282,11 @@ class ClientMonth(Versioned, table=True):
     """
 
     __tablename__ = "client_month"
-    __table_args__ = (UniqueConstraint("client_id", "month"),)
+    __table_args__ = (
+        UniqueConstraint("client_id", "month"),
+        Index("ix_client_month_partner_version_id", "partner_id", "version", "id"),
+        Index("ix_client_month_partner_month", "partner_id", "month"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     partner_id: int = Field(foreign_key="partner.id", index=True)
     client_id: int = Field(foreign_key="client.id")
@@ -322,6 +350,7 @@ class AuditEvent(Versioned, table=True):
     """
 
     __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_partner_version_id", "partner_id", "version", "id"),)
     id: int | None = Field(default=None, primary_key=True)
     partner_id: int = Field(foreign_key="partner.id", index=True)
     user_id: int | None = Field(default=None, foreign_key="app_user.id")

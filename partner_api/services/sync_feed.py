@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, false, or_, select
+from sqlalchemy import Select, Table, and_, select
 from sqlmodel import Session, SQLModel, col
 
 from partner_api.models import SYNC_KINDS, Partner, SyncState, Tombstone, utcnow
@@ -92,17 +92,18 @@ def _table(model: type[SQLModel]) -> Table:
     return model.__table__  # type: ignore[attr-defined]
 
 
-def _after(
-    pos: Position, kind: str, version_col: ColumnElement[Any], id_col: ColumnElement[Any]
-) -> ColumnElement[bool]:
-    """SQL for "(version, kind, id) > pos" with ``kind`` fixed for this table."""
-    if kind > pos.kind:
-        same_version_tail = version_col == pos.version
-    elif kind == pos.kind:
-        same_version_tail = and_(version_col == pos.version, id_col > pos.id)
-    else:
-        same_version_tail = false()
-    return or_(version_col > pos.version, same_version_tail)
+def _pages(session: Session, statements: list[Select[Any]], limit: int) -> list[Any]:
+    """The first ``limit`` rows of ``statements`` read one after another, in that order.
+
+    Each statement is one contiguous, index-seekable range of the feed order, and the ranges
+    follow each other: a range is only read while the earlier ones came up short.
+    """
+    rows: list[Any] = []
+    for stmt in statements:
+        if len(rows) >= limit:
+            break
+        rows.extend(session.execute(stmt.limit(limit - len(rows))).all())
+    return rows
 
 
 def _jsonable(value: Any) -> Any:
@@ -120,34 +121,43 @@ def changes(session: Session, partner_id: int, cursor: str | None, limit: int) -
     # call, so a page never mixes a half-committed future with the present.
     high = state.version
 
+    # "(version, kind, id) > pos and version <= high" as ranges that each seek an index on
+    # (partner_id, version, id) and stop after ``limit + 1`` rows: the rest of ``pos.version``
+    # (for this kind: ids after ``pos.id`` in the cursor's kind, every id in later kinds,
+    # nothing in earlier ones), then the versions after it up to the snapshot. One OR of both
+    # would make the database scan the partner's rows and sort them.
+    same_version = pos.version <= high
+    later_versions = pos.version < high
     found: list[Change] = []
     for kind, table in SYNC_KINDS.items():
         tbl = _table(table)
         fields = list(ROW_MODELS[kind].model_fields)
         scope = tbl.c.id == partner_id if table is Partner else tbl.c.partner_id == partner_id
-        stmt = (
-            select(tbl.c.version, *(tbl.c[f] for f in fields))
-            .where(scope, tbl.c.version <= high, _after(pos, kind, tbl.c.version, tbl.c.id))
-            .order_by(tbl.c.version, tbl.c.id)
-            .limit(limit + 1)
-        )
-        for row in session.execute(stmt):
+        base = select(tbl.c.version, *(tbl.c[f] for f in fields)).order_by(tbl.c.version, tbl.c.id)
+        ranges: list[Select[Any]] = []
+        if same_version and kind >= pos.kind:
+            tail = [tbl.c.id > pos.id] if kind == pos.kind else []
+            ranges.append(base.where(scope, tbl.c.version == pos.version, *tail))
+        if later_versions:
+            ranges.append(base.where(scope, tbl.c.version > pos.version, tbl.c.version <= high))
+        for row in _pages(session, ranges, limit + 1):
             data = {f: _jsonable(v) for f, v in zip(fields, row[1:], strict=True)}
             found.append(Change(kind=kind, id=data["id"], op="upsert", version=row[0], data=data))
 
+    # Tombstones in (version, kind, entity_id) order, likewise in seekable ranges.
     tomb = _table(Tombstone)
-    kind_after = or_(
-        tomb.c.version > pos.version,
-        and_(tomb.c.version == pos.version, tomb.c.kind > pos.kind),
-        and_(tomb.c.version == pos.version, tomb.c.kind == pos.kind, tomb.c.entity_id > pos.id),
+    base = select(tomb.c.kind, tomb.c.entity_id, tomb.c.version).order_by(
+        tomb.c.version, tomb.c.kind, tomb.c.entity_id
     )
-    stmt = (
-        select(tomb.c.kind, tomb.c.entity_id, tomb.c.version)
-        .where(tomb.c.partner_id == partner_id, tomb.c.version <= high, kind_after)
-        .order_by(tomb.c.version, tomb.c.kind, tomb.c.entity_id)
-        .limit(limit + 1)
-    )
-    for kind, entity_id, version in session.execute(stmt):
+    scope = tomb.c.partner_id == partner_id
+    ranges = []
+    if same_version:
+        at_pos = and_(scope, tomb.c.version == pos.version)
+        ranges.append(base.where(at_pos, tomb.c.kind == pos.kind, tomb.c.entity_id > pos.id))
+        ranges.append(base.where(at_pos, tomb.c.kind > pos.kind))
+    if later_versions:
+        ranges.append(base.where(scope, tomb.c.version > pos.version, tomb.c.version <= high))
+    for kind, entity_id, version in _pages(session, ranges, limit + 1):
         found.append(Change(kind=kind, id=entity_id, op="delete", version=version))
 
     found.sort(key=lambda c: (c.version, c.kind, c.id, c.op == "upsert"))

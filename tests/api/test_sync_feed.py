@@ -8,7 +8,18 @@ from sqlalchemy import select
 
 from partner_api.app import create_app
 from partner_api.db import Database
-from partner_api.models import AccessGrant, Client, SyncState, Tombstone, utcnow
+from partner_api.models import (
+    SYNC_KINDS,
+    AccessGrant,
+    Client,
+    ClientGroup,
+    ClientGroupMember,
+    Partner,
+    SyncState,
+    Tombstone,
+    User,
+    utcnow,
+)
 from partner_api.services import sync_feed
 from tests.conftest import ORGNRS, make_tenant
 
@@ -130,3 +141,84 @@ def test_tampered_or_foreign_cursors_are_410(firm, tamper, monkeypatch) -> None:
     assert r.status_code == 410
     expected = "sync-schema-changed" if tamper == "schema" else "sync-epoch-changed"
     assert r.json()["type"].endswith(expected)
+
+
+def _feed_from_tables(db: Database, partner_id: int, after_version: int) -> list[tuple]:  # type: ignore[type-arg]
+    """What the feed must deliver, read straight from the tables (not through the feed)."""
+    expected = []
+    with db.reading() as s:
+        for kind, table in SYNC_KINDS.items():
+            t = table.__table__  # type: ignore[attr-defined]
+            scope = t.c.id == partner_id if table is Partner else t.c.partner_id == partner_id
+            rows = s.execute(select(t.c.version, t.c.id).where(scope, t.c.version > after_version))
+            expected += [(v, kind, i, "upsert") for v, i in rows]
+        tombs = s.execute(
+            select(Tombstone.version, Tombstone.kind, Tombstone.entity_id).where(
+                Tombstone.partner_id == partner_id, Tombstone.version > after_version
+            )
+        )
+        expected += [(v, k, i, "delete") for v, k, i in tombs]
+    return sorted(expected, key=lambda c: (c[0], c[1], c[2], c[3] == "upsert"))
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 7])
+def test_tiny_pages_through_one_version_across_kinds(firm, limit) -> None:  # type: ignore[no-untyped-def]
+    """Cursors that stop inside one version, in the middle of a kind or at its last row, must
+    resume exactly after it: same-version rows of later kinds and tombstones included."""
+    api, tenant, db = firm
+    with db.transaction() as s:
+        grants = [
+            AccessGrant(partner_id=tenant.partner_id, user_id=tenant.staff_id, client_id=cid)
+            for cid in tenant.client_ids[:3]
+        ]
+        s.add_all(grants)
+        old_group = ClientGroup(partner_id=tenant.partner_id, name="Gammel")
+        s.add(old_group)
+        s.flush()
+        old_member = ClientGroupMember(
+            partner_id=tenant.partner_id, group_id=old_group.id, client_id=tenant.client_ids[0]
+        )
+        s.add(old_member)
+    _, cursor, _ = pull_all(api)
+    with db.reading() as s:
+        start = s.get(SyncState, 1).version  # type: ignore[union-attr]
+    with db.transaction() as s:  # one version touching many kinds, with deletes among them
+        for cid in tenant.client_ids:
+            s.get(Client, cid).payout_day = 20  # type: ignore[union-attr]
+        for uid in (tenant.admin_id, tenant.staff_id):
+            s.get(User, uid).name = "Nytt navn"  # type: ignore[union-attr]
+        group = ClientGroup(partner_id=tenant.partner_id, name="Gruppe")
+        s.add(group)
+        s.flush()
+        for cid in tenant.client_ids:
+            s.add(ClientGroupMember(partner_id=tenant.partner_id, group_id=group.id, client_id=cid))
+        s.delete(s.get(AccessGrant, grants[0].id))
+        s.delete(s.get(AccessGrant, grants[2].id))
+        s.delete(s.get(ClientGroupMember, old_member.id))  # a tombstone after other kinds
+        s.add(
+            AccessGrant(
+                partner_id=tenant.partner_id,
+                user_id=tenant.admin_id,
+                client_id=tenant.client_ids[3],
+            )
+        )
+    expected = _feed_from_tables(db, tenant.partner_id, start)
+    assert len({c[0] for c in expected}) == 1
+    assert len({c[1] for c in expected}) >= 4
+    assert {c[3] for c in expected} == {"upsert", "delete"}
+
+    changes, _, pages = pull_all(api, cursor, limit=limit)
+    got = [(c["version"], c["kind"], c["id"], c["op"]) for c in changes]
+    assert got == expected
+    assert pages >= len(expected) // limit
+
+    # And a full feed from scratch in tiny pages equals the one-page feed and the tables.
+    whole, end, _ = pull_all(api, limit=1000)
+    paged, _, _ = pull_all(api, limit=limit)
+    assert [(c["version"], c["kind"], c["id"], c["op"]) for c in paged] == [
+        (c["version"], c["kind"], c["id"], c["op"]) for c in whole
+    ]
+    everything = _feed_from_tables(db, tenant.partner_id, 0)
+    assert [(c["version"], c["kind"], c["id"], c["op"]) for c in whole] == everything
+    again, _, _ = pull_all(api, end, limit=limit)
+    assert again == []
