@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # imported inside the commands at run time (see above)
     from partner_tui.core.cache import CacheDB
     from partner_tui.core.sync import Syncer
 
+DEMO_SERVER_KEY = "embedded-demo"  # the demo server's identity; its port changes every start
 EXIT_UNREACHABLE = 2
 EXIT_REFUSED = 3
 
@@ -94,8 +95,9 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     else:
         url = args.export_api or args.api or settings.api_url
         if not url:
-            print("partner-tui: which cache? pass --api URL, --cache FILE or --demo",
-                  file=sys.stderr)
+            print(
+                "partner-tui: which cache? pass --api URL, --cache FILE or --demo", file=sys.stderr
+            )
             return 1
         cache_file = paths().cache_file(url)
     if not cache_file.exists():
@@ -222,8 +224,11 @@ def _run_app(
         known = {b.id for b in BINDINGS}
         unknown = sorted(set(settings.keys) - known)
         if unknown:
-            print(f"partner-tui: unknown binding ids in [keys]: {', '.join(unknown)} "
-                  f"(known: {', '.join(sorted(known))})", file=sys.stderr)
+            print(
+                f"partner-tui: unknown binding ids in [keys]: {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(known))})",
+                file=sys.stderr,
+            )
             return 1
         app.set_keymap(settings.keys)
     app.run()
@@ -248,7 +253,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     database = _demo_database(p, args)
     token = _demo_token(database)
     with LocalServer(create_app(database)) as server, ApiClient(server.url, token) as client:
-        syncer = Syncer(client, cache)
+        syncer = Syncer(client, cache, server_key=DEMO_SERVER_KEY)
         if cache.is_empty():
             print("Henter demodata inn i den lokale cachen …", file=sys.stderr, flush=True)
             report = syncer.sync()

@@ -112,6 +112,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _change(version: int, kind: str, id: int, upsert: bool, fields: list[str], row: Any) -> Change:
+    if not upsert:
+        return Change(kind=kind, id=id, op="delete", version=version)
+    data = {f: _jsonable(v) for f, v in zip(fields, row[1:], strict=True)}
+    return Change(kind=kind, id=id, op="upsert", version=version, data=data)
+
+
 def changes(session: Session, partner_id: int, cursor: str | None, limit: int) -> ChangesPage:
     state = session.get(SyncState, 1)
     assert state is not None, "database not initialised"
@@ -128,7 +135,9 @@ def changes(session: Session, partner_id: int, cursor: str | None, limit: int) -
     # would make the database scan the partner's rows and sort them.
     same_version = pos.version <= high
     later_versions = pos.version < high
-    found: list[Change] = []
+    # Candidates as (version, kind, id, is_upsert, fields, row): up to ``limit + 1`` per kind;
+    # only the ones that make the page are turned into ``Change`` objects.
+    found: list[tuple[int, str, int, bool, list[str], Any]] = []
     for kind, table in SYNC_KINDS.items():
         tbl = _table(table)
         fields = list(ROW_MODELS[kind].model_fields)
@@ -140,9 +149,9 @@ def changes(session: Session, partner_id: int, cursor: str | None, limit: int) -
             ranges.append(base.where(scope, tbl.c.version == pos.version, *tail))
         if later_versions:
             ranges.append(base.where(scope, tbl.c.version > pos.version, tbl.c.version <= high))
-        for row in _pages(session, ranges, limit + 1):
-            data = {f: _jsonable(v) for f, v in zip(fields, row[1:], strict=True)}
-            found.append(Change(kind=kind, id=data["id"], op="upsert", version=row[0], data=data))
+        found.extend(
+            (row[0], kind, row.id, True, fields, row) for row in _pages(session, ranges, limit + 1)
+        )
 
     # Tombstones in (version, kind, entity_id) order, likewise in seekable ranges.
     tomb = _table(Tombstone)
@@ -157,11 +166,13 @@ def changes(session: Session, partner_id: int, cursor: str | None, limit: int) -
         ranges.append(base.where(at_pos, tomb.c.kind > pos.kind))
     if later_versions:
         ranges.append(base.where(scope, tomb.c.version > pos.version, tomb.c.version <= high))
-    for kind, entity_id, version in _pages(session, ranges, limit + 1):
-        found.append(Change(kind=kind, id=entity_id, op="delete", version=version))
+    found.extend(
+        (version, kind, entity_id, False, [], None)
+        for kind, entity_id, version in _pages(session, ranges, limit + 1)
+    )
 
-    found.sort(key=lambda c: (c.version, c.kind, c.id, c.op == "upsert"))
-    page = found[:limit]
+    found.sort(key=lambda c: c[:4])
+    page = [_change(*c) for c in found[:limit]]
     has_more = len(found) > limit
     if page:
         last = page[-1]

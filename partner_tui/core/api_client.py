@@ -376,9 +376,13 @@ def _problem_of(response: httpx.Response) -> Problem:
     try:
         return Problem.model_validate(response.json())
     except ValueError:
-        text = response.text[:200].strip()
+        # Not a problem document: most likely not a partner-api at all (a web server, a
+        # proxy's error page). Say so instead of echoing a page of HTML.
         return Problem(
             title=response.reason_phrase or "HTTP error",
             status=response.status_code,
-            detail=text or None,
+            detail=(
+                f"{response.request.url} answered HTTP {response.status_code} without an API "
+                "problem document; is this the address of a partner-api server?"
+            ),
         )

@@ -62,10 +62,20 @@ def _upsert_sql(table: str, cols: list[str]) -> str:
 
 
 class Syncer:
-    def __init__(self, api: ApiClient, cache: CacheDB, *, page_limit: int = PAGE_LIMIT) -> None:
+    def __init__(
+        self,
+        api: ApiClient,
+        cache: CacheDB,
+        *,
+        page_limit: int = PAGE_LIMIT,
+        server_key: str | None = None,
+    ) -> None:
         self.api = api
         self.cache = cache
         self.page_limit = page_limit
+        # Which server the cache mirrors. Defaults to the URL; the embedded demo passes a
+        # fixed key because its loopback port changes on every start.
+        self.server_key = server_key or api.base_url
 
     @property
     def api_url(self) -> str:
@@ -78,7 +88,11 @@ class Syncer:
         cursor = self.cache.get_meta("cursor")
         staging = self.cache.get_meta("staging_cursor")
         report: SyncReport
-        if cursor is None or staging is not None or self.cache.get_meta("api_url") != self.api_url:
+        if (
+            cursor is None
+            or staging is not None
+            or self.cache.get_meta("api_url") != self.server_key
+        ):
             report = self._full(progress, reason="first sync" if cursor is None else "resumed")
         else:
             try:
@@ -89,7 +103,7 @@ class Syncer:
                 report = self._full(progress, reason=exc.slug)
         with self.cache.write() as conn:
             set_meta(conn, "last_sync_at", datetime.now(UTC).isoformat(timespec="seconds"))
-            set_meta(conn, "api_url", self.api_url)
+            set_meta(conn, "api_url", self.server_key)
             set_meta(conn, "me_user_id", str(me.user.id))
         report.seconds = time.perf_counter() - started
         return report

@@ -79,10 +79,19 @@ class AccessScreen(PartnerScreen):
         lang = self.papp.language
         first = ("orgnr", 9) if self.view == "user" else ("email", 0)
         return [
-            Column("code", t(f"col.{first[0]}", lang), width=first[1], flex=0 if first[1] else 2,
-                   min_width=9),
-            Column("name", t("col.client" if self.view == "user" else "col.user", lang), flex=3,
-                   min_width=14),
+            Column(
+                "code",
+                t(f"col.{first[0]}", lang),
+                width=first[1],
+                flex=0 if first[1] else 2,
+                min_width=9,
+            ),
+            Column(
+                "name",
+                t("col.client" if self.view == "user" else "col.user", lang),
+                flex=3,
+                min_width=14,
+            ),
             Column("level", t("col.level", lang), width=7),
             Column("role", t("col.role", lang), width=11),
             Column("source", t("col.source", lang), width=10),
@@ -91,17 +100,20 @@ class AccessScreen(PartnerScreen):
 
     def compose(self) -> ComposeResult:
         lang = self.papp.language
-        search = Input(placeholder=t("access.search_placeholder", lang), id="access-search",
-                       compact=True)
+        search = Input(
+            placeholder=t("access.search_placeholder", lang), id="access-search", compact=True
+        )
         search.cursor_blink = False
-        yield from self.compose_frame([
-            Vertical(
-                Static(id="access-heading"),
-                search,
-                VirtualTable(self._columns(), self.source, language=lang, id="access-table"),
-                id="access-body",
-            )
-        ])
+        yield from self.compose_frame(
+            [
+                Vertical(
+                    Static(id="access-heading"),
+                    search,
+                    VirtualTable(self._columns(), self.source, language=lang, id="access-table"),
+                    id="access-body",
+                )
+            ]
+        )
 
     @property
     def table(self) -> VirtualTable:
@@ -135,8 +147,14 @@ class AccessScreen(PartnerScreen):
                 rows, name = load_client_view(conn, picked), name_of(conn, "client", picked)
         self.app.call_from_thread(self._loaded, view, picked, rows, name, tmpl)
 
-    def _loaded(self, view: str, picked: int | None, rows: AccessRows, name: str,
-                tmpl: list[tuple[int, str, str, str | None]]) -> None:
+    def _loaded(
+        self,
+        view: str,
+        picked: int | None,
+        rows: AccessRows,
+        name: str,
+        tmpl: list[tuple[int, str, str, str | None]],
+    ) -> None:
         if (view, picked) != (self.view, self.picked):
             return  # a newer pick is loading
         self.templates = tmpl
@@ -161,7 +179,10 @@ class AccessScreen(PartnerScreen):
         self.query_one("#access-heading", Static).update(plain(text, style="bold"))
 
     def selection_counts(self) -> tuple[int, int] | None:
-        table = self.table
+        # The status line may ask while the screen is still being built (fast key presses).
+        table = next(self.query("#access-table").results(VirtualTable), None)
+        if table is None:
+            return None
         return len(table.selected), table.hidden_selected()
 
     # ---- events -------------------------------------------------------------------------
@@ -251,24 +272,27 @@ class AccessScreen(PartnerScreen):
         if not self._need(pairs):
             return
         lang = self.papp.language
-        options: list[tuple[str, Any]] = [(t(f"access.level.{lv}", lang), ("level", lv))
-                                          for lv in LEVELS]
-        options += [(t("access.template", lang, name=name), ("template", tid))
-                    for tid, name, _lv, _ro in self.templates]
+        options: list[tuple[str, Any]] = [
+            (t(f"access.level.{lv}", lang), ("level", lv)) for lv in LEVELS
+        ]
+        options += [
+            (t("access.template", lang, name=name), ("template", tid))
+            for tid, name, _lv, _ro in self.templates
+        ]
 
         def chosen(value: Any) -> None:
             if value is None:
                 return
             kind, arg = value
             items = [
-                GrantOp(user_id=u, client_id=c, access_level=arg) if kind == "level"
+                GrantOp(user_id=u, client_id=c, access_level=arg)
+                if kind == "level"
                 else GrantOp(user_id=u, client_id=c, template_id=arg)
                 for u, c in pairs
             ]
             self._run(items, self.t("access.grant_label"), len(items))
 
-        self.app.push_screen(PickModal(self.t("access.pick_level"), options, language=lang),
-                             chosen)
+        self.app.push_screen(PickModal(self.t("access.pick_level"), options, language=lang), chosen)
 
     def action_level(self) -> None:
         pairs = self._targets(granted_only=True)
@@ -282,8 +306,7 @@ class AccessScreen(PartnerScreen):
                 self._run(items, t("col.level", lang), len(items))
 
         options = [(t(f"access.level.{lv}", lang), lv) for lv in LEVELS]
-        self.app.push_screen(PickModal(self.t("access.pick_level"), options, language=lang),
-                             chosen)
+        self.app.push_screen(PickModal(self.t("access.pick_level"), options, language=lang), chosen)
 
     def action_role(self) -> None:
         pairs = self._targets(granted_only=True)
@@ -295,17 +318,19 @@ class AccessScreen(PartnerScreen):
             if value is None:
                 return
             items = [
-                GrantOp(user_id=u, client_id=c, role_source="auto") if value == "auto"
+                GrantOp(user_id=u, client_id=c, role_source="auto")
+                if value == "auto"
                 else GrantOp(user_id=u, client_id=c, role=value)
                 for u, c in pairs
             ]
             self._run(items, t("col.role", lang), len(items))
 
-        options = [(t("role.ansvarlig", lang), "ansvarlig"),
-                   (t("role.medarbeider", lang), "medarbeider"),
-                   (t("access.role_auto", lang), "auto")]
-        self.app.push_screen(PickModal(self.t("access.pick_role"), options, language=lang),
-                             chosen)
+        options = [
+            (t("role.ansvarlig", lang), "ansvarlig"),
+            (t("role.medarbeider", lang), "medarbeider"),
+            (t("access.role_auto", lang), "auto"),
+        ]
+        self.app.push_screen(PickModal(self.t("access.pick_role"), options, language=lang), chosen)
 
     def action_revoke(self) -> None:
         pairs = self._targets(granted_only=True)
@@ -327,8 +352,10 @@ class AccessScreen(PartnerScreen):
             label = f"{t('access.offboard_label', lang)} – {self.picked_name}"
             self.papp.start_preview(OffboardPlan(user, int(value) or None, summary=label))
 
-        self.app.push_screen(PickModal(t("access.handover_to", lang), options, text_input=True,
-                                       language=lang), chosen)
+        self.app.push_screen(
+            PickModal(t("access.handover_to", lang), options, text_input=True, language=lang),
+            chosen,
+        )
 
     def action_expiry(self) -> None:
         pairs = self._targets(granted_only=True)
@@ -342,8 +369,9 @@ class AccessScreen(PartnerScreen):
             try:
                 day = parse_day(value) if str(value).strip() else None
             except ValueError:
-                self.notify(t("access.bad_date", lang, text=str(value)), severity="error",
-                            markup=False)
+                self.notify(
+                    t("access.bad_date", lang, text=str(value)), severity="error", markup=False
+                )
                 return
             items = [GrantOp(user_id=u, client_id=c, valid_until=day) for u, c in pairs]
             self._run(items, t("col.until", lang), len(items))
@@ -363,8 +391,12 @@ class AccessScreen(PartnerScreen):
             if value is not None:
                 self._copy_plan(int(value), target, only)
 
-        self.app.push_screen(PickModal(self.t("access.copy_from"), options, text_input=True,
-                                       language=self.papp.language), chosen)
+        self.app.push_screen(
+            PickModal(
+                self.t("access.copy_from"), options, text_input=True, language=self.papp.language
+            ),
+            chosen,
+        )
 
     @work(thread=True, exclusive=True, group="access-copy", exit_on_error=False)
     def _copy_plan(self, source: int, target: int, only: set[int]) -> None:
@@ -406,8 +438,9 @@ class AccessScreen(PartnerScreen):
                 self.papp.start_preview(AltinnPlan(clients, bool(value), summary=label))
 
         options = [(t("access.altinn_on", lang), True), (t("access.altinn_off", lang), False)]
-        self.app.push_screen(PickModal(t("access.altinn_label", lang), options, language=lang),
-                             chosen)
+        self.app.push_screen(
+            PickModal(t("access.altinn_label", lang), options, language=lang), chosen
+        )
 
     def action_export(self) -> None:
         def chosen(value: Any) -> None:
@@ -418,5 +451,7 @@ class AccessScreen(PartnerScreen):
                     client_id=self.picked if self.view == "client" else None,
                 )
 
-        self.app.push_screen(PickModal(self.t("access.export_prompt"), text_input=True,
-                                       language=self.papp.language), chosen)
+        self.app.push_screen(
+            PickModal(self.t("access.export_prompt"), text_input=True, language=self.papp.language),
+            chosen,
+        )

@@ -44,8 +44,13 @@ class ClientTableSource:
     def cells(self, i: int) -> Sequence[str]:
         row = self.model.row(i)
         name = row.name if row.status == "active" else f"{row.name} ({self.archived})"
-        return (row.orgnr, name, row.groups, self.altinn_tag if row.uses_partner_altinn else "",
-                row.users)
+        return (
+            row.orgnr,
+            name,
+            row.groups,
+            self.altinn_tag if row.uses_partner_altinn else "",
+            row.users,
+        )
 
     def visible_keys(self) -> Set[int]:
         return self.model.visible_ids()
@@ -77,26 +82,34 @@ class ClientsScreen(PartnerScreen):
     def compose(self) -> ComposeResult:
         lang = self.papp.language
         table = VirtualTable(
-            client_columns(lang), self.source, sortable=SORT_COLUMNS,
-            sort_column=self.model.sort.column, sort_descending=self.model.sort.descending,
-            empty_text=t("clients.empty", lang), language=lang, id="client-table",
+            client_columns(lang),
+            self.source,
+            sortable=SORT_COLUMNS,
+            sort_column=self.model.sort.column,
+            sort_descending=self.model.sort.descending,
+            empty_text=t("clients.empty", lang),
+            language=lang,
+            id="client-table",
         )
-        search = Input(placeholder=t("clients.search_placeholder", lang), id="clients-search",
-                       compact=True)
+        search = Input(
+            placeholder=t("clients.search_placeholder", lang), id="clients-search", compact=True
+        )
         search.cursor_blink = False  # a blinking cursor would send bytes while idle
-        yield from self.compose_frame([
-            Vertical(
-                Horizontal(
-                    Static(id="clients-count"),
-                    Static(id="clients-filters"),
-                    id="clients-titlebar",
-                ),
-                search,
-                Static(id="clients-empty"),
-                table,
-                id="clients-body",
-            )
-        ])
+        yield from self.compose_frame(
+            [
+                Vertical(
+                    Horizontal(
+                        Static(id="clients-count"),
+                        Static(id="clients-filters"),
+                        id="clients-titlebar",
+                    ),
+                    search,
+                    Static(id="clients-empty"),
+                    table,
+                    id="clients-body",
+                )
+            ]
+        )
 
     @property
     def table(self) -> VirtualTable:
@@ -119,8 +132,9 @@ class ClientsScreen(PartnerScreen):
     def _current_filter(self) -> ClientFilter:
         text = self.query_one("#clients-search", Input).value
         p = self.pickers
-        return ClientFilter(text=text, user_id=p.user_id, role=p.role, group_id=p.group_id,
-                            altinn=p.altinn)
+        return ClientFilter(
+            text=text, user_id=p.user_id, role=p.role, group_id=p.group_id, altinn=p.altinn
+        )
 
     def _refilter(self) -> None:
         self.model.apply(self._current_filter())
@@ -129,8 +143,11 @@ class ClientsScreen(PartnerScreen):
 
     def _update_titles(self) -> None:
         lang = self.papp.language
-        count = self.t("clients.count", n=format_int(self.model.visible_count, lang),
-                       m=format_int(self.model.total, lang))
+        count = self.t(
+            "clients.count",
+            n=format_int(self.model.visible_count, lang),
+            m=format_int(self.model.total, lang),
+        )
         self.query_one("#clients-count", Static).update(plain(count, style="bold"))
         self.query_one("#clients-filters", Static).update(plain(self._picker_summary()))
         empty = self.query_one("#clients-empty", Static)
@@ -157,7 +174,10 @@ class ClientsScreen(PartnerScreen):
         return "  ·  ".join(parts)
 
     def selection_counts(self) -> tuple[int, int] | None:
-        table = self.table
+        # The status line may ask while the screen is still being built (fast key presses).
+        table = next(self.query(VirtualTable).results(VirtualTable), None)
+        if table is None:
+            return None
         return len(table.selected), table.hidden_selected()
 
     # ---- events -------------------------------------------------------------------------
@@ -212,7 +232,13 @@ class ClientsScreen(PartnerScreen):
             self.pickers = choice
             self._refilter()
 
-        self.app.push_screen(FilterModal(
-            self.pickers, self.papp.users, self.papp.groups, on_change=changed,
-            with_altinn=True, language=self.papp.language,
-        ))
+        self.app.push_screen(
+            FilterModal(
+                self.pickers,
+                self.papp.users,
+                self.papp.groups,
+                on_change=changed,
+                with_altinn=True,
+                language=self.papp.language,
+            )
+        )

@@ -260,3 +260,35 @@ def test_cache_never_changes_the_mode_of_an_existing_folder(tmp_path) -> None:  
     CacheDB(shared / "c.sqlite").dispose()
     assert shared.stat().st_mode & 0o7777 == 0o1777
     assert (shared / "c.sqlite").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_server_key_keeps_incremental_sync_across_changing_ports(sqlite_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    tenant = make_tenant(sqlite_db, "Alfa", ORGNRS[:2])
+    cache = CacheDB(tmp_path / "c.sqlite")
+    reports = []
+    for _ in range(2):  # two starts of the embedded demo: same database, new port each time
+        with (
+            LocalServer(create_app(sqlite_db)) as server,
+            ApiClient(server.url, tenant.token) as api,
+        ):
+            reports.append(Syncer(api, cache, server_key="embedded-demo").sync())
+    assert [r.full for r in reports] == [True, False]
+
+
+def test_an_address_that_is_not_an_api_is_named_as_such(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    from http.server import HTTPServer, SimpleHTTPRequestHandler
+
+    web = HTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        with (
+            ApiClient(f"http://127.0.0.1:{web.server_port}", "t") as api,
+            pytest.raises(ApiError) as caught,
+        ):
+            Syncer(api, CacheDB(tmp_path / "c.sqlite")).sync()
+    finally:
+        web.shutdown()
+    detail = caught.value.problem.detail or ""
+    assert "is this the address of a partner-api server?" in detail
+    assert "<html" not in detail.lower()
