@@ -88,9 +88,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _database(url: str) -> "Database":
+def _database(url: str, *, must_exist: bool = False) -> "Database":
     from partner_api.db import Database
 
+    if must_exist and "://" not in url and not Path(url).expanduser().exists():
+        # A typo in --db must not quietly create an empty database and then fail obscurely.
+        raise SystemExit(
+            f"partner-api: no database at {url} (create one with `partner-api init` or "
+            "`partner-api demo`, or pass --db)"
+        )
     return Database(url)
 
 
@@ -111,7 +117,7 @@ def _create_token(args: argparse.Namespace) -> int:
     from partner_api.models import User
     from partner_api.services.tokens import create_token
 
-    db = _database(args.db)
+    db = _database(args.db, must_exist=True)
     with db.transaction() as session:
         user = session.execute(
             select(User).where(col(User.email) == args.email.lower())
@@ -162,7 +168,7 @@ def _add_client(args: argparse.Namespace) -> int:
     from partner_api.problems import ProblemError
     from partner_api.services.portfolio import create_client
 
-    db = _database(args.db)
+    db = _database(args.db, must_exist=True)
     try:
         with db.transaction() as session:
             client = create_client(
@@ -179,7 +185,7 @@ def _import(args: argparse.Namespace) -> int:
     from partner_api.amelding.parse import AmeldingError
     from partner_api.amelding.store import MAX_UPLOAD_BYTES, import_amelding
 
-    db = _database(args.db)
+    db = _database(args.db, must_exist=True)
     with db.reading() as session:
         partner_id = _partner_id(session, args.partner_orgnr)
     failed = 0
