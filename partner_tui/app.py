@@ -94,6 +94,7 @@ class LoadedData:
     pending: int = 0
     rejected: int = 0
     me_user_id: int | None = None
+    first_month: str | None = None  # the oldest month with figures: stepping back stops there
 
 
 def load_data(cache: CacheDB) -> LoadedData:
@@ -110,6 +111,7 @@ def load_data(cache: CacheDB) -> LoadedData:
             pending=pending,
             rejected=rejected,
             me_user_id=int(me) if me and me.isdigit() else None,
+            first_month=conn.execute("SELECT min(month) FROM client_month").fetchone()[0],
         )
 
 
@@ -236,6 +238,7 @@ class PartnerApp(App[None]):
         self.users: list[Choice] = []
         self.groups: list[Choice] = []
         self.has_data = False
+        self.first_month: str | None = None
         self.loaded = False
         self.data_version = 0
         self.status = StatusState(
@@ -291,6 +294,7 @@ class PartnerApp(App[None]):
     def _apply_data(self, data: LoadedData) -> None:
         self.client_model.set_snapshot(data.snapshot)
         self.users, self.groups = data.users, data.groups
+        self.first_month = data.first_month
         self.has_data = data.has_data
         self._me_user_id = data.me_user_id
         if self.caller_id is None:

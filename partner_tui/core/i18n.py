@@ -124,6 +124,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.commands": ("Kommandoer", "Commands"),
     # status line
     "status.online": ("tilkoblet", "online"),
+    "dash.no_older_month": ("Ingen eldre måneder med data.", "No older months with data."),
     "status.offline": ("frakoblet", "offline"),
     "status.syncing": ("synkroniserer …", "syncing …"),
     "status.synced_ago": ("synkronisert {age}", "synced {age}"),

@@ -176,6 +176,10 @@ class DashboardScreen(PartnerScreen):
     # ---- actions ------------------------------------------------------------------------
 
     def action_prev_month(self) -> None:
+        first = getattr(self.papp, "first_month", None)
+        if first is not None and self.month <= first:
+            self.notify(self.t("dash.no_older_month"), severity="information")
+            return  # before the first month there is no data, only alarming zeros
         self.month = month_add(self.month, -1)
         self._refresh()
 

@@ -418,3 +418,14 @@ async def test_virtual_table_navigation_over_many_rows(tmp_path: Path) -> None:
         await pilot.pause()
         assert f"5{NBSP}000 valgt" in status_text(app)
     db.dispose()
+
+
+async def test_stepping_back_stops_at_the_first_month_with_data(cache: CacheDB) -> None:
+    app = PartnerApp(cache, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        first = min(m[1] for m in MONTHS)
+        await pilot.press(*["left_square_bracket"] * 5)
+        await settle(pilot)
+        assert app.screen.month == first  # type: ignore[attr-defined]
+        assert_cards_show(app, expected(first))
