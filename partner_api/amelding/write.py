@@ -24,6 +24,7 @@ __all__ = [
     "AmeldingRecipient",
     "amelding_to_json",
     "amelding_to_xml",
+    "leveranse_to_xml",
 ]
 
 KILDESYSTEM = "partner-tui demo"
@@ -189,25 +190,29 @@ def amelding_to_json(doc: AmeldingDocument) -> dict[str, Any]:
     return {"leveranse": ordered}
 
 
-def _append(parent: ET.Element, name: str, value: Any) -> None:
+def _append(parent: ET.Element, ns: str, name: str, value: Any) -> None:
     if isinstance(value, list):
         for item in value:
-            _append(parent, name, item)
+            _append(parent, ns, name, item)
         return
-    el = ET.SubElement(parent, f"{{{XML_NAMESPACE_V2_3}}}{name}")
+    el = ET.SubElement(parent, f"{{{ns}}}{name}")
     if isinstance(value, dict):
         for k, v in value.items():
-            _append(el, k, v)
+            _append(el, ns, k, v)
     elif isinstance(value, bool):
         el.text = "true" if value else "false"
     else:
         el.text = str(value)
 
 
+def leveranse_to_xml(leveranse: dict[str, Any], namespace: str = XML_NAMESPACE_V2_3) -> bytes:
+    """Render a ``leveranse`` in the JSON model as XML: the same names, arrays as repeated
+    elements, root ``melding`` → ``Leveranse`` in ``namespace``."""
+    root = ET.Element(f"{{{namespace}}}melding")
+    _append(root, namespace, "Leveranse", leveranse)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True, default_namespace=namespace)
+
+
 def amelding_to_xml(doc: AmeldingDocument) -> bytes:
     """The same a-melding as XML in namespace v2_3 (root ``melding`` → ``Leveranse``)."""
-    root = ET.Element(f"{{{XML_NAMESPACE_V2_3}}}melding")
-    _append(root, "Leveranse", _leveranse(doc))
-    return ET.tostring(
-        root, encoding="utf-8", xml_declaration=True, default_namespace=XML_NAMESPACE_V2_3
-    )
+    return leveranse_to_xml(_leveranse(doc))

@@ -27,6 +27,7 @@ from partner_api.amelding.write import (
     AmeldingRecipient,
     amelding_to_json,
     amelding_to_xml,
+    leveranse_to_xml,
 )
 from tests.samples import sample_path
 
@@ -48,26 +49,8 @@ def _json(doc: Any) -> bytes:
 
 
 def _to_xml(doc: dict[str, Any], version: str = "v2_3") -> bytes:
-    """Render the JSON model as XML: same names, arrays as repeated elements."""
-    ns = NS.format(version)
-
-    def add(parent: ET.Element, name: str, value: Any) -> None:
-        if isinstance(value, list):
-            for item in value:
-                add(parent, name, item)
-            return
-        el = ET.SubElement(parent, f"{{{ns}}}{name}")
-        if isinstance(value, dict):
-            for k, v in value.items():
-                add(el, k, v)
-        elif isinstance(value, bool):
-            el.text = str(value).lower()
-        else:
-            el.text = str(value)
-
-    root = ET.Element(f"{{{ns}}}melding")
-    add(root, "Leveranse", doc["leveranse"])
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True, default_namespace=ns)
+    """Render the JSON model as XML in the given namespace version."""
+    return leveranse_to_xml(doc["leveranse"], NS.format(version))
 
 
 def _same_except_version(a: ParsedAmelding, b: ParsedAmelding) -> None:
