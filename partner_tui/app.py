@@ -6,53 +6,42 @@ Construct with a cache and, when online, a syncer::
 
 Without a syncer the app is offline and shows the cache as it is. Nothing here blocks the
 event loop: the sync and every cache load run in thread workers and come back as messages.
+
+Start-up is staged so the dashboard's figures come first: a few facts from the cache (plain
+``sqlite3``), then the figures; only after that first frame does the app build the client list,
+users and groups in a background worker (``loaded`` turns true when they are in) and start the
+sync. Screens needing the list say "laster …" until then. The start path imports neither
+SQLAlchemy, pydantic, httpx nor the other screens: they load when first needed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Callable, Iterable
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
-from partner_tui.core import bulk, outbox
-from partner_tui.core.bulk import (
-    AltinnPlan,
-    AnyPlan,
-    OffboardPlan,
-    Preview,
-    PreviewRow,
-    plan_size,
-)
 from partner_tui.core.cache import CacheDB
-from partner_tui.core.formatting import parse_iso_utc
 from partner_tui.core.i18n import t
-from partner_tui.core.queries import (
-    Choice,
-    ClientListModel,
-    ClientListSnapshot,
-    get_meta,
-    list_groups,
-    list_users,
-    outbox_counts,
-)
+from partner_tui.core.loading import ListData, StartFacts, read_lists, read_start_facts
+from partner_tui.core.queries import Choice, ClientListModel, LoadCancelled
 from partner_tui.core.safe_text import clean
-from partner_tui.screens.access import AccessScreen
 from partner_tui.screens.base import PartnerScreen
-from partner_tui.screens.bulk_screens import PreviewScreen, ResultsScreen
-from partner_tui.screens.clients import ClientsScreen
 from partner_tui.screens.dashboard import DashboardScreen
 from partner_tui.screens.help import HelpScreen, binding_rows
-from partner_tui.screens.pending import PendingScreen
 from partner_tui.widgets.keys import install_bindings
 from partner_tui.widgets.status_line import StatusLine, StatusState
+
+if TYPE_CHECKING:  # imported where used: they pull in pydantic, httpx and SQLAlchemy
+    from partner_tui.core.bulk import AnyPlan, Preview, PreviewRow
 
 __all__ = ["PartnerApp", "SyncReportLike", "SyncerLike", "describe_sync_error"]
 
@@ -82,37 +71,32 @@ def describe_sync_error(exc: BaseException, language: str = "nb") -> str:
     return t("sync.failed", language, detail=text)
 
 
+_LOAD_SEQ = itertools.count(1)  # orders cache reads: an older read never replaces a newer one
+
+
 @dataclass
 class LoadedData:
-    """Everything the screens read from the cache in one go (built in a worker thread)."""
+    """What the screens read from the cache (built in a worker thread): the start facts, and
+    the client list, users and groups unless ``lists`` is None (the quick start-up read)."""
 
-    snapshot: ClientListSnapshot
-    users: list[Choice] = field(default_factory=list)
-    groups: list[Choice] = field(default_factory=list)
-    has_data: bool = False
-    last_sync_at: datetime | None = None
-    pending: int = 0
-    rejected: int = 0
-    me_user_id: int | None = None
-    first_month: str | None = None  # the oldest month with figures: stepping back stops there
+    facts: StartFacts
+    lists: ListData | None = None
+    seq: int = 0
 
 
-def load_data(cache: CacheDB) -> LoadedData:
+def load_start(cache: CacheDB) -> LoadedData:
+    """The start-up read: a few rows, milliseconds at any size."""
+    seq = next(_LOAD_SEQ)
     with closing(cache.raw()) as conn:
-        snapshot = ClientListSnapshot.load(conn)
-        pending, rejected = outbox_counts(conn)
-        me = get_meta(conn, "me_user_id")
-        return LoadedData(
-            snapshot=snapshot,
-            users=list_users(conn),
-            groups=list_groups(conn),
-            has_data=get_meta(conn, "cursor") is not None,
-            last_sync_at=parse_iso_utc(get_meta(conn, "last_sync_at")),
-            pending=pending,
-            rejected=rejected,
-            me_user_id=int(me) if me and me.isdigit() else None,
-            first_month=conn.execute("SELECT min(month) FROM client_month").fetchone()[0],
-        )
+        return LoadedData(read_start_facts(conn), None, seq)
+
+
+def load_data(cache: CacheDB, should_stop: Callable[[], bool] | None = None) -> LoadedData:
+    """Everything, the client list included (raises ``LoadCancelled`` if told to stop)."""
+    seq = next(_LOAD_SEQ)
+    with closing(cache.raw()) as conn:
+        facts = read_start_facts(conn)
+        return LoadedData(facts, read_lists(conn, should_stop), seq)
 
 
 class DataLoaded(Message):
@@ -187,16 +171,7 @@ class Names:
 
     @staticmethod
     def load(conn: Any, plan: AnyPlan) -> Names:
-        if isinstance(plan, AltinnPlan):
-            uids: set[int] = set()
-            cids = set(plan.client_ids)
-        elif isinstance(plan, OffboardPlan):
-            uids = {plan.user_id, plan.handover_to or 0}
-            cids = {int(c) for (c,) in conn.execute(
-                "SELECT client_id FROM access_grant WHERE user_id = ?", (plan.user_id,))}
-        else:
-            uids = {op.user_id for op in plan.items}
-            cids = {op.client_id for op in plan.items}
+        uids, cids = plan.name_ids(conn)
         users = {int(i): clean(n) for i, n in conn.execute("SELECT id, name FROM user")
                  if int(i) in uids}
         clients = {int(i): f"{clean(o)} {clean(n)}"
@@ -205,14 +180,22 @@ class Names:
         return Names(users, clients)
 
 
+def _screen(module: str, name: str) -> Screen[Any]:
+    """A main screen, its module imported on first use (``MODES``)."""
+    from importlib import import_module
+
+    screen: Screen[Any] = getattr(import_module(f"partner_tui.screens.{module}"), name)()
+    return screen
+
+
 class PartnerApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Partneradmin"
-    MODES: ClassVar[dict[str, Any]] = {
+    MODES: ClassVar[dict[str, Any]] = {  # screens other than the first load when first shown
         "dashboard": DashboardScreen,
-        "clients": ClientsScreen,
-        "access": AccessScreen,
-        "pending": PendingScreen,
+        "clients": lambda: _screen("clients", "ClientsScreen"),
+        "access": lambda: _screen("access", "AccessScreen"),
+        "pending": lambda: _screen("pending", "PendingScreen"),
     }
     DEFAULT_MODE = "dashboard"
 
@@ -239,8 +222,13 @@ class PartnerApp(App[None]):
         self.groups: list[Choice] = []
         self.has_data = False
         self.first_month: str | None = None
-        self.loaded = False
+        self.facts_loaded = False  # the start facts are in (has_data, status, first month)
+        self.loaded = False  # … and the client list, users and groups too
         self.data_version = 0
+        self.facts_version = 0  # bumped when the facts (so the figures) may have changed
+        self._facts_seq = 0
+        self._lists_seq = 0
+        self._background_started = False
         self.status = StatusState(
             online=False, syncing=syncer is not None, note=offline_reason or "",
             language=self.language, loaded=False,
@@ -258,7 +246,7 @@ class PartnerApp(App[None]):
 
     def empty_message(self) -> str:
         """The what-to-do message while the cache holds nothing, else ''."""
-        if not self.loaded or self.has_data:
+        if not self.facts_loaded or self.has_data:
             return ""
         if self.status.syncing:
             return t("empty.waiting", self.language)
@@ -280,33 +268,74 @@ class PartnerApp(App[None]):
     # ---- start-up and loading -----------------------------------------------------------
 
     def on_mount(self) -> None:
-        self.load_cache()
-        if self.syncer is not None:
-            self.run_sync()
+        self._load_start()
+        # Should the dashboard never show figures (an error), load the rest anyway.
+        self.set_timer(3.0, self._start_background)
+
+    @work(thread=True, exclusive=True, group="load-start", exit_on_error=False)
+    def _load_start(self) -> None:
+        self.post_message(DataLoaded(load_start(self.cache)))
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load_cache(self) -> None:
-        self.post_message(DataLoaded(load_data(self.cache)))
+        """Re-read everything (the client list too) in the background."""
+        worker = get_current_worker()
+        try:
+            data = load_data(self.cache, lambda: worker.is_cancelled)
+        except LoadCancelled:
+            return  # the app is closing, or a newer load replaced this one
+        self.post_message(DataLoaded(data))
+
+    def figures_shown(self) -> None:
+        """The dashboard drew its figures: after that frame, load the rest and sync."""
+        if not self._background_started:
+            self.call_after_refresh(self._start_background)
+
+    def _start_background(self) -> None:
+        if self._background_started:
+            return
+        self._background_started = True
+        if not self.loaded:
+            self.load_cache()
+        if self.syncer is not None:
+            self.run_sync()
+
+    def switch_mode(self, mode: str) -> Any:
+        if mode != "dashboard":
+            self._start_background()  # a screen that needs the client list: load it now
+        return super().switch_mode(mode)
 
     def on_data_loaded(self, message: DataLoaded) -> None:
         self._apply_data(message.data)
 
     def _apply_data(self, data: LoadedData) -> None:
-        self.client_model.set_snapshot(data.snapshot)
-        self.users, self.groups = data.users, data.groups
-        self.first_month = data.first_month
-        self.has_data = data.has_data
-        self._me_user_id = data.me_user_id
-        if self.caller_id is None:
-            self.client_model.caller_id = data.me_user_id
-        self.loaded = True
+        facts = data.facts if data.seq > self._facts_seq else None
+        lists = data.lists if data.lists is not None and data.seq > self._lists_seq else None
+        if facts is None and lists is None:
+            return  # an older read than what is shown
+        if facts is not None:
+            self._facts_seq = data.seq
+            self.first_month = facts.first_month
+            self.has_data = facts.has_data
+            self._me_user_id = facts.me_user_id
+            if self.caller_id is None:
+                self.client_model.caller_id = facts.me_user_id
+            self.facts_loaded = True
+            self.facts_version += 1
+            self.status = StatusState(
+                online=self.status.online, syncing=self.status.syncing,
+                last_sync_at=facts.last_sync_at, pending=facts.pending,
+                rejected=facts.rejected, note=self.status.note, language=self.language,
+            )
+        if lists is not None:
+            self._lists_seq = data.seq
+            self.client_model.set_snapshot(lists.snapshot)
+            self.users, self.groups = lists.users, lists.groups
+            self.loaded = True
         self.data_version += 1
-        self.status = StatusState(
-            online=self.status.online, syncing=self.status.syncing,
-            last_sync_at=data.last_sync_at, pending=data.pending, rejected=data.rejected,
-            note=self.status.note, language=self.language,
-        )
         self._screens_changed()
+        if not self.has_data:
+            self._start_background()  # no figures to show first: sync (and load) now
 
     def _screens_changed(self) -> None:
         for screen in self.screen_stack:
@@ -331,6 +360,9 @@ class PartnerApp(App[None]):
         syncer = self.syncer
         if syncer is None:
             return
+        from partner_tui.core import outbox
+
+        worker = get_current_worker()
         self.post_message(SyncStarted())
         try:
             report = syncer.sync()
@@ -354,7 +386,11 @@ class PartnerApp(App[None]):
         except Exception as exc:
             self.post_message(SyncFailed(describe_sync_error(exc, self.language)))
             return
-        self.post_message(SyncFinished(report, load_data(self.cache)))
+        try:
+            data = load_data(self.cache, lambda: worker.is_cancelled)
+        except LoadCancelled:
+            return  # the app is closing
+        self.post_message(SyncFinished(report, data))
 
     def on_sync_started(self, _message: SyncStarted) -> None:
         self._set_status(syncing=True)
@@ -364,7 +400,7 @@ class PartnerApp(App[None]):
     def on_sync_finished(self, message: SyncFinished) -> None:
         self.status = StatusState(
             online=True, syncing=False, note="", language=self.language,
-            last_sync_at=message.data.last_sync_at or datetime.now(UTC),
+            last_sync_at=message.data.facts.last_sync_at or datetime.now(UTC),
         )
         self._apply_data(message.data)
         report = message.report
@@ -396,6 +432,8 @@ class PartnerApp(App[None]):
         return getattr(self.syncer, "api", None) if self.syncer is not None else None
 
     def start_preview(self, plan: AnyPlan) -> None:
+        from partner_tui.core.bulk import plan_size
+
         if not plan_size(plan):
             self.notify(t("bulk.nothing", self.language), markup=False)
             return
@@ -405,31 +443,20 @@ class PartnerApp(App[None]):
     def _preview_worker(self, plan: AnyPlan) -> None:
         with closing(self.cache.raw()) as conn:
             names = Names.load(conn, plan)
-            if isinstance(plan, AltinnPlan):
-                local = bulk.preview_altinn(plan, conn)
-            elif isinstance(plan, OffboardPlan):
-                local = bulk.preview_offboard(plan, conn)
-            else:
-                local = bulk.preview(plan, conn)
+            local = plan.local_preview(conn)
         api, exact = self._api(), False
         preview = local
         if api is not None:
             try:  # the server's dry run knows the automatic roles and the ceilings
-                if isinstance(plan, AltinnPlan):
-                    tagged = api.set_altinn_tag(plan.client_ids, plan.value, mode=plan.mode,
-                                                dry_run=True)
-                    preview = Preview.of(bulk.altinn_rows(tagged))
-                elif isinstance(plan, OffboardPlan):
-                    preview = Preview.of(bulk.result_rows(self._offboard(api, plan, True)))
-                else:
-                    result = api.bulk_grants(plan.items, mode=plan.mode, dry_run=True)
-                    preview = bulk.preview_from_result(result)
+                preview = plan.dry_run(api)
                 exact = True
             except Exception:  # unreachable, or refused: the cache's preview still helps
                 preview = local
         self.post_message(PreviewReady(plan, preview, names, exact))
 
     def on_preview_ready(self, message: PreviewReady) -> None:
+        from partner_tui.screens.bulk_screens import PreviewScreen
+
         self.push_screen(PreviewScreen(message.plan, message.preview, message.names,
                                        exact=message.exact))
 
@@ -440,6 +467,7 @@ class PartnerApp(App[None]):
     def _apply_worker(self, plan: AnyPlan) -> None:
         from uuid import uuid4
 
+        from partner_tui.core import outbox
         from partner_tui.core.api_client import ApiError, ApiUnreachable
 
         with closing(self.cache.raw()) as conn:
@@ -448,15 +476,7 @@ class PartnerApp(App[None]):
         if api is not None:
             try:
                 # One key per apply: a resend after a lost answer is replayed, not redone.
-                key = str(uuid4())
-                if isinstance(plan, AltinnPlan):
-                    result = api.set_altinn_tag(plan.client_ids, plan.value, mode=plan.mode,
-                                                idempotency_key=key)
-                elif isinstance(plan, OffboardPlan):
-                    result = self._offboard(api, plan, False, key)
-                else:
-                    result = api.bulk_grants(plan.items, mode=plan.mode, dry_run=False,
-                                             idempotency_key=key)
+                result = plan.apply(api, str(uuid4()))
             except ApiUnreachable:
                 pass  # queue it below
             except ApiError as exc:
@@ -467,32 +487,22 @@ class PartnerApp(App[None]):
             else:
                 self.post_message(BulkApplied(plan, result, names))
                 return
-        if isinstance(plan, AltinnPlan):
-            outbox.enqueue(self.cache, "POST", "/v1/clients:altinn-tag",
-                           bulk.altinn_request(plan), plan.summary)
-        elif isinstance(plan, OffboardPlan):
-            outbox.enqueue(self.cache, "POST", f"/v1/users/{plan.user_id}:offboard",
-                           bulk.offboard_request(plan), plan.summary)
-        else:
-            outbox.enqueue(self.cache, "POST", "/v1/access-grants:bulk",
-                           bulk.to_bulk_request(plan), plan.summary)
+        method, path, body = plan.request()
+        outbox.enqueue(self.cache, method, path, body, plan.summary)
         self.post_message(BulkQueued(plan))
 
-    @staticmethod
-    def _offboard(api: Any, plan: OffboardPlan, dry_run: bool, key: str | None = None) -> Any:
-        from partner_api.wire import Handover
-
-        handover = Handover(default_user_id=plan.handover_to) if plan.handover_to else None
-        return api.offboard(plan.user_id, handover=handover, dry_run=dry_run,
-                            idempotency_key=key)
-
     def _close_pipeline(self) -> None:
+        from partner_tui.screens.bulk_screens import PreviewScreen, ResultsScreen
+
         while isinstance(self.screen, PreviewScreen | ResultsScreen) or (
             self.screen.is_modal and len(self.screen_stack) > 1
         ):
             self.pop_screen()
 
     def on_bulk_applied(self, message: BulkApplied) -> None:
+        from partner_tui.core import bulk
+        from partner_tui.screens.bulk_screens import ResultsScreen
+
         self._close_pipeline()
         result = message.result
         if bulk.undo_plan(message.plan, result) is not None:
@@ -519,6 +529,8 @@ class PartnerApp(App[None]):
         if self.last_bulk is None:
             self.notify(t("access.no_undo", self.language), severity="warning", markup=False)
             return
+        from partner_tui.core import bulk
+
         plan, result = self.last_bulk
         undo = bulk.undo_plan(plan, result, t("bulk.undo", self.language, summary=plan.summary))
         if undo is not None:

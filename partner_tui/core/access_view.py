@@ -10,7 +10,15 @@ from datetime import date
 
 from partner_tui.core.safe_text import clean
 
-__all__ = ["AccessRow", "AccessRows", "load_client_view", "load_user_view", "name_of"]
+__all__ = [
+    "AccessRow",
+    "AccessRows",
+    "AnsvarligClient",
+    "ansvarlig_clients",
+    "load_client_view",
+    "load_user_view",
+    "name_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,14 +122,25 @@ def client_choices(conn: sqlite3.Connection) -> list[tuple[int, str]]:
     ]
 
 
-def user_grants(conn: sqlite3.Connection, user_id: int) -> dict[int, str]:
-    """client id → access level of one user's grants."""
-    return {
-        int(c): str(lv)
-        for c, lv in conn.execute(
-            "SELECT client_id, access_level FROM access_grant WHERE user_id = ?", (user_id,)
+@dataclass(frozen=True, slots=True)
+class AnsvarligClient:
+    client_id: int
+    orgnr: str
+    name: str
+
+
+def ansvarlig_clients(conn: sqlite3.Connection, user_id: int) -> list[AnsvarligClient]:
+    """The active clients where the user is ansvarlig: offboarding must hand these over
+    (an archived client needs no ansvarlig, as on the server)."""
+    return [
+        AnsvarligClient(int(i), clean(o), clean(n))
+        for i, o, n in conn.execute(
+            "SELECT c.id, c.orgnr, c.name FROM access_grant g JOIN client c ON c.id = g.client_id "
+            "WHERE g.user_id = ? AND g.role = 'ansvarlig' AND c.status != 'archived' "
+            "ORDER BY c.name COLLATE NOCASE, c.id",
+            (user_id,),
         )
-    }
+    ]
 
 
 def templates(conn: sqlite3.Connection) -> list[tuple[int, str, str, str | None]]:

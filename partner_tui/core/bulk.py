@@ -7,6 +7,9 @@ request body. ``preview`` works out, per client, the grant before and after from
 ``POST /v1/access-grants:bulk``; ``inverse`` turns an applied answer into the undo plan and
 ``failed_only`` the retry plan.
 
+Each plan kind (``Plan``, ``CopyPlan``, ``OffboardPlan``, ``AltinnPlan``) knows its own
+offline preview, dry run, apply and outbox request, so the app's pipeline treats them alike.
+
 The automatic role (ansvarlig / medarbeider) depends on payroll runs the cache does not hold,
 so an offline preview shows it as ``auto`` where the server would decide it.
 """
@@ -17,16 +20,18 @@ import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from partner_api.wire import (
     AltinnTagIn,
     AltinnTagResult,
     BulkGrantsIn,
     BulkGrantsResult,
+    CopyAccessIn,
     GrantItemResult,
     GrantOp,
     Handover,
+    ItemProblem,
     OffboardIn,
     OffboardResult,
 )
@@ -34,7 +39,9 @@ from partner_api.wire import (
 __all__ = [
     "AUTO",
     "AltinnPlan",
+    "CopyPlan",
     "GrantView",
+    "OffboardPlan",
     "Plan",
     "Preview",
     "PreviewRow",
@@ -47,6 +54,51 @@ __all__ = [
 
 AUTO = "auto"  # role shown where the server's automatic rule decides
 CHANGE_KINDS = ("grant", "change", "unchanged", "revoke")
+LEVEL_RANK = {"read": 0, "payroll": 1, "full": 2}
+
+
+class AccessApi(Protocol):
+    """The part of ``ApiClient`` the plans use (kept structural so tests may pass the real
+    client or a thin wrapper around it)."""
+
+    def bulk_grants(
+        self,
+        items: list[GrantOp],
+        mode: Any = ...,
+        dry_run: bool = ...,
+        idempotency_key: str | None = ...,
+    ) -> BulkGrantsResult: ...
+
+    def copy_access(
+        self,
+        from_user_id: int,
+        to_user_id: int,
+        client_ids: Any = ...,
+        *,
+        mode: Any = ...,
+        dry_run: bool = ...,
+        idempotency_key: str | None = ...,
+    ) -> BulkGrantsResult: ...
+
+    def offboard(
+        self,
+        user_id: int,
+        *,
+        handover: Handover | None = ...,
+        deactivate: bool = ...,
+        dry_run: bool = ...,
+        idempotency_key: str | None = ...,
+    ) -> OffboardResult: ...
+
+    def set_altinn_tag(
+        self,
+        client_ids: Any,
+        value: bool,
+        *,
+        mode: Any = ...,
+        dry_run: bool = ...,
+        idempotency_key: str | None = ...,
+    ) -> AltinnTagResult: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +113,116 @@ class GrantView:
 
 @dataclass
 class Plan:
+    """Grant / change / revoke items (``POST /v1/access-grants:bulk``)."""
+
     items: list[GrantOp]
     summary: str = ""
     mode: str = "partial"
+
+    @property
+    def size(self) -> int:
+        return len(self.items)
+
+    def name_ids(self, conn: sqlite3.Connection) -> tuple[set[int], set[int]]:
+        return {op.user_id for op in self.items}, {op.client_id for op in self.items}
+
+    def local_preview(self, conn: sqlite3.Connection) -> Preview:
+        return preview(self, conn)
+
+    def dry_run(self, api: AccessApi) -> Preview:
+        return preview_from_result(api.bulk_grants(self.items, mode=self.mode, dry_run=True))
+
+    def apply(self, api: AccessApi, key: str) -> BulkGrantsResult:
+        return api.bulk_grants(self.items, mode=self.mode, dry_run=False, idempotency_key=key)
+
+    def request(self) -> tuple[str, str, dict[str, Any]]:
+        return "POST", "/v1/access-grants:bulk", to_bulk_request(self)
+
+
+@dataclass
+class CopyPlan:
+    """Give ``to_user`` the access ``from_user`` has (``POST /v1/access-grants:copy``): on all
+    the source's clients, or only ``client_ids``. New grants copy level and expiry; existing
+    ones are raised, never lowered; roles are the server's rule."""
+
+    from_user: int
+    to_user: int
+    client_ids: list[int] | None = None
+    summary: str = ""
+    mode: str = "partial"
+
+    @property
+    def size(self) -> int:
+        """Clients named (all of the source's count as one request until previewed)."""
+        return 1 if self.client_ids is None else len(self.client_ids)
+
+    def _body(self, dry_run: bool) -> CopyAccessIn:
+        return CopyAccessIn(
+            from_user_id=self.from_user,
+            to_user_id=self.to_user,
+            client_ids=self.client_ids,
+            mode=self.mode,  # type: ignore[arg-type]
+            dry_run=dry_run,
+        )
+
+    def items(self, conn: sqlite3.Connection) -> list[GrantOp]:
+        """The same change as bulk items, worked out from the cache (offline preview)."""
+        wanted = set(self.client_ids) if self.client_ids is not None else None
+        source = _grants_of(conn, self.from_user)
+        target = _grants_of(conn, self.to_user)
+        items = []
+        for client, (level, until) in sorted(source.items()):
+            if wanted is not None and client not in wanted:
+                continue
+            have = target.get(client)
+            if have is None:
+                op = GrantOp(
+                    user_id=self.to_user,
+                    client_id=client,
+                    access_level=level,  # type: ignore[arg-type]
+                    valid_until=until,
+                )
+            elif LEVEL_RANK[level] > LEVEL_RANK[have[0]]:
+                op = GrantOp(user_id=self.to_user, client_id=client, access_level=level)  # type: ignore[arg-type]
+            else:
+                op = GrantOp(user_id=self.to_user, client_id=client)
+            items.append(op)
+        return items
+
+    def name_ids(self, conn: sqlite3.Connection) -> tuple[set[int], set[int]]:
+        return {self.from_user, self.to_user}, set(_grants_of(conn, self.from_user))
+
+    def local_preview(self, conn: sqlite3.Connection) -> Preview:
+        return preview(Plan(self.items(conn)), conn)
+
+    def dry_run(self, api: AccessApi) -> Preview:
+        return preview_from_result(self._call(api, True))
+
+    def apply(self, api: AccessApi, key: str) -> BulkGrantsResult:
+        return self._call(api, False, key)
+
+    def _call(self, api: AccessApi, dry_run: bool, key: str | None = None) -> BulkGrantsResult:
+        return api.copy_access(
+            self.from_user,
+            self.to_user,
+            self.client_ids,
+            mode=self.mode,
+            dry_run=dry_run,
+            idempotency_key=key,
+        )
+
+    def request(self) -> tuple[str, str, dict[str, Any]]:
+        return "POST", "/v1/access-grants:copy", self._body(False).model_dump(mode="json")
+
+
+def _grants_of(conn: sqlite3.Connection, user_id: int) -> dict[int, tuple[str, date | None]]:
+    return {
+        int(cid): (level, date.fromisoformat(until) if until else None)
+        for cid, level, until in conn.execute(
+            "SELECT client_id, access_level, valid_until FROM access_grant WHERE user_id = ?",
+            (user_id,),
+        )
+    }
 
 
 @dataclass
@@ -79,19 +238,76 @@ class AltinnPlan:
     def size(self) -> int:
         return len(self.client_ids)
 
+    def name_ids(self, conn: sqlite3.Connection) -> tuple[set[int], set[int]]:
+        return set(), set(self.client_ids)
+
+    def local_preview(self, conn: sqlite3.Connection) -> Preview:
+        return preview_altinn(self, conn)
+
+    def dry_run(self, api: AccessApi) -> Preview:
+        return Preview.of(altinn_rows(self._call(api, True)))
+
+    def apply(self, api: AccessApi, key: str) -> AltinnTagResult:
+        return self._call(api, False, key)
+
+    def _call(self, api: AccessApi, dry_run: bool, key: str | None = None) -> AltinnTagResult:
+        return api.set_altinn_tag(
+            self.client_ids, self.value, mode=self.mode, dry_run=dry_run, idempotency_key=key
+        )
+
+    def request(self) -> tuple[str, str, dict[str, Any]]:
+        return "POST", "/v1/clients:altinn-tag", altinn_request(self)
+
 
 @dataclass
 class OffboardPlan:
-    """End all of a user's access (``POST /v1/users/{id}:offboard``); ``handover_to`` becomes
-    ansvarlig where the user was."""
+    """End all of a user's access (``POST /v1/users/{id}:offboard``). Where the user was
+    ansvarlig, ``per_client[client]`` — or else ``handover_to`` — takes over the role.
+    (The API can also deactivate the user; the app leaves that to user administration,
+    because an undo could not bring a deactivated user's access back.)"""
 
     user_id: int
     handover_to: int | None = None
     summary: str = ""
     size: int = 1
+    per_client: dict[int, int] = field(default_factory=dict)
+
+    def handover(self) -> Handover | None:
+        if not self.handover_to and not self.per_client:
+            return None
+        return Handover(default_user_id=self.handover_to or None, per_client=dict(self.per_client))
+
+    def name_ids(self, conn: sqlite3.Connection) -> tuple[set[int], set[int]]:
+        users = {self.user_id, *self.per_client.values()}
+        if self.handover_to:
+            users.add(self.handover_to)
+        clients = {
+            int(c)
+            for (c,) in conn.execute(
+                "SELECT client_id FROM access_grant WHERE user_id = ?", (self.user_id,)
+            )
+        }
+        return users, clients
+
+    def local_preview(self, conn: sqlite3.Connection) -> Preview:
+        return preview_offboard(self, conn)
+
+    def dry_run(self, api: AccessApi) -> Preview:
+        return Preview.of(result_rows(self._call(api, True)))
+
+    def apply(self, api: AccessApi, key: str) -> OffboardResult:
+        return self._call(api, False, key)
+
+    def _call(self, api: AccessApi, dry_run: bool, key: str | None = None) -> OffboardResult:
+        return api.offboard(
+            self.user_id, handover=self.handover(), dry_run=dry_run, idempotency_key=key
+        )
+
+    def request(self) -> tuple[str, str, dict[str, Any]]:
+        return "POST", f"/v1/users/{self.user_id}:offboard", offboard_request(self)
 
 
-AnyPlan = Plan | AltinnPlan | OffboardPlan
+AnyPlan = Plan | CopyPlan | AltinnPlan | OffboardPlan
 AnyResult = BulkGrantsResult | AltinnTagResult | OffboardResult
 
 
@@ -105,6 +321,7 @@ class PreviewRow:
     reason: str = ""
     before_text: str | None = None  # shown instead of ``before`` (Altinn tag: yes / no)
     after_text: str | None = None
+    code: str = ""  # the problem type's last segment (``client-archived``), to show it localized
 
 
 @dataclass
@@ -148,22 +365,34 @@ def _templates(conn: sqlite3.Connection) -> dict[int, tuple[str, str | None]]:
     }
 
 
+_REVOKED = "__revoked__"
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """Why the server would refuse an item (the problem type's code and its English text)."""
+
+    code: str
+    reason: str
+
+
 def _after(
     op: GrantOp, before: GrantView | None, templates: dict[int, tuple[str, str | None]]
-) -> GrantView | str:
-    """The grant after ``op`` as the server would make it, or the reason it would fail."""
+) -> GrantView | _Failure | str:
+    """The grant after ``op`` as the server would make it, or why it would fail (a string is
+    one of the markers ``AUTO`` — revoking nothing — and ``_REVOKED``)."""
     if op.op == "revoke":
         return AUTO if before is None else _REVOKED
     template = templates.get(op.template_id) if op.template_id is not None else None
     if op.template_id is not None and template is None:
-        return "No such access template."
+        return _Failure("not-found", "No such access template.")
     level = (
         op.access_level
         or (template[0] if template else None)
         or (before.access_level if before else None)
     )
     if level is None:
-        return "A new grant needs access_level or template_id."
+        return _Failure("access-level-required", "A new grant needs access_level or template_id.")
     if op.role_source == "auto":
         source, role = "auto", before.role if before and before.role_source == "auto" else AUTO
     elif op.role is not None:
@@ -183,9 +412,6 @@ def _after(
     return GrantView(level, role, source, until)
 
 
-_REVOKED = "__revoked__"
-
-
 def preview(plan: Plan, conn: sqlite3.Connection) -> Preview:
     """Before → after per item from the cache, with totals grant / change / unchanged / revoke."""
     pairs = {(op.user_id, op.client_id) for op in plan.items}
@@ -199,9 +425,13 @@ def preview(plan: Plan, conn: sqlite3.Connection) -> Preview:
             rows.append(PreviewRow(op.user_id, op.client_id, before, None, "revoke"))
         elif after == AUTO:  # revoking what is not there
             rows.append(PreviewRow(op.user_id, op.client_id, None, None, "unchanged"))
-        elif isinstance(after, str):
-            rows.append(PreviewRow(op.user_id, op.client_id, before, None, "failed", after))
-        else:
+        elif isinstance(after, _Failure):
+            rows.append(
+                PreviewRow(
+                    op.user_id, op.client_id, before, None, "failed", after.reason, code=after.code
+                )
+            )
+        elif isinstance(after, GrantView):
             kind = "grant" if before is None else ("unchanged" if after == before else "change")
             rows.append(PreviewRow(op.user_id, op.client_id, before, after, kind))
     return Preview.of(rows)
@@ -222,13 +452,25 @@ _STATUS_CHANGE = {
 }
 
 
+def problem_code(problem: ItemProblem | None) -> str:
+    """``client-archived`` of ``https://…/problems/client-archived``."""
+    return problem.type.rstrip("/").rsplit("/", 1)[-1] if problem is not None else ""
+
+
+def _reason(problem: ItemProblem | None) -> str:
+    return (problem.detail or problem.title or "") if problem is not None else ""
+
+
 def result_row(item: GrantItemResult) -> PreviewRow:
-    reason = ""
-    if item.problem is not None:
-        reason = item.problem.detail or item.problem.title or ""
     after = None if item.status == "deleted" else _view(item.after)
     return PreviewRow(
-        item.user_id, item.client_id, _view(item.before), after, _STATUS_CHANGE[item.status], reason
+        item.user_id,
+        item.client_id,
+        _view(item.before),
+        after,
+        _STATUS_CHANGE[item.status],
+        _reason(item.problem),
+        code=problem_code(item.problem),
     )
 
 
@@ -276,7 +518,9 @@ def preview_altinn(plan: AltinnPlan, conn: sqlite3.Connection) -> Preview:
     for cid in plan.client_ids:
         before = current.get(cid)
         if before is None:
-            rows.append(PreviewRow(0, cid, None, None, "failed", "No such client.", "–", "–"))
+            rows.append(
+                PreviewRow(0, cid, None, None, "failed", "No such client.", "–", "–", "not-found")
+            )
             continue
         change = "unchanged" if before == plan.value else "change"
         rows.append(PreviewRow(0, cid, None, None, change, "", _tag(before), _tag(plan.value)))
@@ -286,12 +530,21 @@ def preview_altinn(plan: AltinnPlan, conn: sqlite3.Connection) -> Preview:
 def altinn_rows(result: AltinnTagResult) -> list[PreviewRow]:
     rows = []
     for item in result.results:
-        reason = (item.problem.detail or item.problem.title or "") if item.problem else ""
         before = item.before.uses_partner_altinn if item.before else None
         after = item.after.uses_partner_altinn if item.after else None
         change = {"updated": "change", "unchanged": "unchanged"}.get(item.status, "failed")
         rows.append(
-            PreviewRow(0, item.client_id, None, None, change, reason, _tag(before), _tag(after))
+            PreviewRow(
+                0,
+                item.client_id,
+                None,
+                None,
+                change,
+                _reason(item.problem),
+                _tag(before),
+                _tag(after),
+                code=problem_code(item.problem),
+            )
         )
     return rows
 
@@ -310,12 +563,11 @@ def altinn_request(plan: AltinnPlan, *, dry_run: bool = False) -> dict[str, Any]
 
 
 def plan_size(plan: AnyPlan) -> int:
-    return len(plan.items) if isinstance(plan, Plan) else plan.size
+    return plan.size
 
 
 def offboard_request(plan: OffboardPlan, *, dry_run: bool = False) -> dict[str, Any]:
-    handover = Handover(default_user_id=plan.handover_to) if plan.handover_to else None
-    return OffboardIn(dry_run=dry_run, handover=handover).model_dump(mode="json")
+    return OffboardIn(dry_run=dry_run, handover=plan.handover()).model_dump(mode="json")
 
 
 def preview_offboard(plan: OffboardPlan, conn: sqlite3.Connection) -> Preview:
@@ -365,4 +617,7 @@ def retry_plan(plan: AnyPlan, result: AnyResult) -> AnyPlan:
     if isinstance(plan, OffboardPlan):
         return plan  # one request: send it again
     assert isinstance(result, BulkGrantsResult)
+    if isinstance(plan, CopyPlan):
+        failed_clients = [r.client_id for r in result.results if r.status == "failed"]
+        return CopyPlan(plan.from_user, plan.to_user, failed_clients, plan.summary, plan.mode)
     return failed_only(plan, result)

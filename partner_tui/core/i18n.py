@@ -17,14 +17,17 @@ STRINGS: dict[str, tuple[str, str]] = {
     "access.user_view": ("Bruker: {name}", "User: {name}"),
     "access.client_view": ("Klient: {name}", "Client: {name}"),
     "access.none_picked": (
-        "Velg en bruker med f (v bytter til klient)", "Pick a user with f (v switches to client)",
+        "Velg en bruker med f (v bytter til klient)",
+        "Pick a user with f (v switches to client)",
     ),
     "access.none_picked_client": (
-        "Velg en klient med f (v bytter til bruker)", "Pick a client with f (v switches to user)",
+        "Velg en klient med f (v bytter til bruker)",
+        "Pick a client with f (v switches to user)",
     ),
     "access.search_placeholder": ("Søk (/)", "Search (/)"),
     "access.nothing_selected": (
-        "Ingen valgt: velg med mellomrom eller a", "Nothing selected: select with space or a",
+        "Ingen valgt: velg med mellomrom eller a",
+        "Nothing selected: select with space or a",
     ),
     "access.no_undo": ("Ingen masseendring å angre", "No bulk change to undo"),
     "access.pick_user": ("Velg bruker", "Pick a user"),
@@ -40,8 +43,56 @@ STRINGS: dict[str, tuple[str, str]] = {
     "access.grant_label": ("Gi tilgang", "Grant"),
     "access.offboard_label": ("Avslutt bruker", "Offboard"),
     "access.altinn_label": ("Altinn-tagg (partnerens Altinn)", "Altinn tag (the partner's Altinn)"),
-    "access.handover_to": ("Ny ansvarlig der brukeren var ansvarlig", "New ansvarlig"),
-    "access.no_handover": ("(ingen – brukeren er ikke ansvarlig)", "(none – not ansvarlig)"),
+    "access.offboard_needs_user": (
+        "Avslutt bruker: velg en bruker først (v bytter til brukervisning)",
+        "Offboard: pick a user first (v switches to the user view)",
+    ),
+    # offboarding: handover of the ansvarlig role
+    "handover.title": (
+        "Avslutt {name}: ansvarlig på {n} klienter – velg ny ansvarlig",
+        "Offboard {name}: ansvarlig on {n} clients – choose the new ansvarlig",
+    ),
+    "handover.col_to": ("Ny ansvarlig", "New ansvarlig"),
+    "handover.missing": ("{n} klienter mangler ny ansvarlig", "{n} clients lack a new ansvarlig"),
+    "handover.ready": (
+        "Alle klienter har ny ansvarlig – p forhåndsviser",
+        "Every client has one – p previews",
+    ),
+    "handover.pick": ("Ny ansvarlig for {n} klienter", "New ansvarlig for {n} clients"),
+    "handover.hint": (
+        "h/enter: ny ansvarlig for valgte (mellomrom) · A: samme for alle · p: forhåndsvis · "
+        "esc: avbryt. Ingenting endres før du bekrefter.",
+        "h/enter: new ansvarlig for the selected (space) · A: same for all · p: preview · "
+        "esc: cancel. Nothing changes until you confirm.",
+    ),
+    # per-item reasons from the server, by problem type
+    "problem.client-archived": (
+        "Klienten er arkivert; tilgang kan ikke gis eller endres",
+        "The client is archived; access cannot be given or changed",
+    ),
+    "problem.user-inactive": ("Brukeren er deaktivert", "The user is deactivated"),
+    "problem.version-conflict": (
+        "Endret av noen andre siden du så den – oppdater og prøv igjen",
+        "Changed by someone else since you saw it – sync and try again",
+    ),
+    "problem.level-above-own": (
+        "Du kan ikke gi et høyere tilgangsnivå enn ditt eget",
+        "You cannot grant a level above your own",
+    ),
+    "problem.duplicate-item": (
+        "Samme bruker og klient står flere ganger i endringen",
+        "The same user and client appear more than once",
+    ),
+    "problem.access-level-required": (
+        "Ny tilgang trenger et nivå eller en mal",
+        "A new grant needs a level or a template",
+    ),
+    "problem.valid-until-in-past": ("Utløpsdatoen er passert", "The expiry date has passed"),
+    "problem.no-source-grant": (
+        "Brukeren det kopieres fra har ikke tilgang til klienten",
+        "The user copied from has no access to this client",
+    ),
+    "problem.not-found": ("Finnes ikke (slettet?)", "Not found (deleted?)"),
     "access.altinn_on": ("sett tagg", "set tag"),
     "access.altinn_off": ("fjern tagg", "clear tag"),
     "access.copy_from": ("Kopier tilgang fra", "Copy access from"),
@@ -50,10 +101,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "access.level.payroll": ("lønn", "payroll"),
     "access.level.full": ("full", "full"),
     "access.export_prompt": (
-        "Lagre rapport som (.csv eller .xlsx)", "Save report as (.csv or .xlsx)",
+        "Lagre rapport som (.csv eller .xlsx)",
+        "Save report as (.csv or .xlsx)",
     ),
     "access.export_all": (
-        "Eksporter tilgangsrapport (alle)", "Export the access report (all)",
+        "Eksporter tilgangsrapport (alle)",
+        "Export the access report (all)",
     ),
     "access.exported": ("Eksportert {n} rader til {path}", "Exported {n} rows to {path}"),
     "access.no_api": ("Krever tilkobling", "Needs a connection"),
@@ -135,16 +188,19 @@ STRINGS: dict[str, tuple[str, str]] = {
     "status.rejected": ("{n} avvist av serveren", "{n} rejected by the server"),
     "status.selected": ("{n} valgt", "{n} selected"),
     "status.selected_hidden": (
-        "{n} valgt ({m} skjult av filter)", "{n} selected ({m} hidden by filter)",
+        "{n} valgt ({m} skjult av filter)",
+        "{n} selected ({m} hidden by filter)",
     ),
     # sync
     "sync.done": ("Synkronisert: {n} endringer på {s} s", "Synced: {n} changes in {s} s"),
     "sync.done_full": (
-        "Full synkronisering: {n} rader på {s} s", "Full sync: {n} rows in {s} s",
+        "Full synkronisering: {n} rader på {s} s",
+        "Full sync: {n} rows in {s} s",
     ),
     "sync.failed": ("Synkronisering feilet: {detail}", "Sync failed: {detail}"),
     "sync.unreachable": (
-        "Får ikke kontakt med serveren: {detail}", "Cannot reach the server: {detail}",
+        "Får ikke kontakt med serveren: {detail}",
+        "Cannot reach the server: {detail}",
     ),
     "error.cache": ("Kunne ikke lese den lokale cachen", "Could not read the local cache"),
     "sync.busy": ("Synkronisering pågår allerede", "A sync is already running"),
@@ -158,7 +214,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "No local data yet. Run `partner-tui demo` or `partner-tui sync --api URL`.",
     ),
     "empty.waiting": (
-        "Henter data fra serveren for første gang …", "Fetching data from the server …",
+        "Henter data fra serveren for første gang …",
+        "Fetching data from the server …",
     ),
     # filters
     "filter.all": ("alle", "all"),
@@ -196,7 +253,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "fig.amelding": ("A-meldinger feilet", "A-meldinger failed"),
     "fig.amelding_value": ("{r} avvist, {m} mangler", "{r} rejected, {m} missing"),
     "fig.amelding_detail_before": (
-        "for {month}\nfrist {date} (ikke passert)", "for {month}\ndue {date} (not yet)",
+        "for {month}\nfrist {date} (ikke passert)",
+        "for {month}\ndue {date} (not yet)",
     ),
     "fig.amelding_detail_after": ("for {month}\nfrist {date}", "for {month}\ndue {date}"),
     "fig.salary": ("Utbetalt lønn", "Total salary paid"),
@@ -205,14 +263,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     # clients
     "clients.count": ("{n} av {m} klienter", "{n} of {m} clients"),
     "clients.search_placeholder": (
-        "/ søk i orgnr, navn, grupper, brukere", "/ search orgnr, name, groups, users",
+        "/ søk i orgnr, navn, grupper, brukere",
+        "/ search orgnr, name, groups, users",
     ),
     "col.orgnr": ("Orgnr", "Org no"),
     "col.name": ("Navn", "Name"),
     "col.groups": ("Grupper", "Groups"),
     "col.altinn": ("Altinn", "Altinn"),
     "col.users": (
-        "Brukere (A = ansvarlig, M = medarbeider)", "Users (A = ansvarlig, M = medarbeider)",
+        "Brukere (A = ansvarlig, M = medarbeider)",
+        "Users (A = ansvarlig, M = medarbeider)",
     ),
     "col.status": ("Status", "Status"),
     "altinn.tag": ("partner", "partner"),

@@ -18,14 +18,15 @@ from textual.widgets import Input, Static
 from partner_api.wire import GrantOp
 from partner_tui.core.access_view import (
     AccessRows,
+    AnsvarligClient,
+    ansvarlig_clients,
     client_choices,
     load_client_view,
     load_user_view,
     name_of,
     templates,
-    user_grants,
 )
-from partner_tui.core.bulk import AltinnPlan, OffboardPlan, Plan
+from partner_tui.core.bulk import AltinnPlan, CopyPlan, OffboardPlan, Plan
 from partner_tui.core.formatting import format_date
 from partner_tui.core.i18n import t
 from partner_tui.core.safe_text import plain
@@ -34,7 +35,6 @@ from partner_tui.screens.bulk_screens import PickModal, parse_day
 from partner_tui.widgets.virtual_table import Column, VirtualTable
 
 LEVELS = ("read", "payroll", "full")
-LEVEL_RANK = {lv: i for i, lv in enumerate(LEVELS)}
 
 
 class AccessSource:
@@ -339,22 +339,29 @@ class AccessScreen(PartnerScreen):
             self._run(items, self.t("change.revoke"), len(items))
 
     def action_offboard(self) -> None:
-        """End all of the picked user's access; pick who becomes ansvarlig where they were."""
+        """End all of the picked user's access. Where they are ansvarlig, the handover screen
+        asks who takes over (one for all, or per client) before anything is previewed."""
         if self.view != "user" or self.picked is None:
+            self.notify(self.t("access.offboard_needs_user"), severity="warning", markup=False)
             return
-        user, lang = self.picked, self.papp.language
-        options: list[tuple[str, Any]] = [(t("access.no_handover", lang), 0)]
-        options += [(u.name, u.id) for u in self.papp.users if u.id != user]
+        self._offboard(self.picked, self.picked_name)
 
-        def chosen(value: Any) -> None:
-            if value is None:
-                return
-            label = f"{t('access.offboard_label', lang)} – {self.picked_name}"
-            self.papp.start_preview(OffboardPlan(user, int(value) or None, summary=label))
+    @work(thread=True, exclusive=True, group="access-offboard", exit_on_error=False)
+    def _offboard(self, user: int, name: str) -> None:
+        with closing(self.papp.cache.raw()) as conn:
+            clients = ansvarlig_clients(conn, user)
+        self.app.call_from_thread(self._offboard_next, user, name, clients)
 
+    def _offboard_next(self, user: int, name: str, clients: list[AnsvarligClient]) -> None:
+        label = f"{self.t('access.offboard_label')} – {name}"
+        if not clients:
+            self.papp.start_preview(OffboardPlan(user, summary=label))
+            return
+        from partner_tui.screens.handover import HandoverScreen
+
+        candidates = [(u.name, u.id) for u in self.papp.users if u.id != user]
         self.app.push_screen(
-            PickModal(t("access.handover_to", lang), options, text_input=True, language=lang),
-            chosen,
+            HandoverScreen(user, name, clients, candidates, self.papp.start_preview)
         )
 
     def action_expiry(self) -> None:
@@ -398,24 +405,13 @@ class AccessScreen(PartnerScreen):
             chosen,
         )
 
-    @work(thread=True, exclusive=True, group="access-copy", exit_on_error=False)
     def _copy_plan(self, source: int, target: int, only: set[int]) -> None:
-        """Copy: the source's clients (or the selected ones), raising, never lowering."""
-        with closing(self.papp.cache.raw()) as conn:
-            theirs = user_grants(conn, source)
-            mine = user_grants(conn, target)
-            source_name = name_of(conn, "user", source)
-        items = []
-        for client, level in sorted(theirs.items()):
-            if only and client not in only:
-                continue
-            have = mine.get(client)
-            wanted = level if have is None or LEVEL_RANK[level] > LEVEL_RANK[have] else have
-            items.append(
-                GrantOp(user_id=target, client_id=client, access_level=wanted)  # type: ignore[arg-type]
-            )
-        label = f"{self.t('access.copy_from')} {source_name} ({len(items)}) – {self.picked_name}"
-        self.app.call_from_thread(self.papp.start_preview, Plan(items, summary=label))
+        """Copy (the server's ``:copy``): the source's clients, or only the selected ones;
+        new grants take level and expiry, existing ones are raised, never lowered."""
+        source_name = next((u.name for u in self.papp.users if u.id == source), f"#{source}")
+        label = f"{self.t('access.copy_from')} {source_name} – {self.picked_name}"
+        clients = sorted(only) if only else None
+        self.papp.start_preview(CopyPlan(source, target, clients, summary=label))
 
     def action_undo(self) -> None:
         self.papp.undo_last()

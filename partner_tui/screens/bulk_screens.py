@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option
 
 from partner_tui.core.bulk import AnyPlan, AnyResult, GrantView, Preview, PreviewRow, plan_size
 from partner_tui.core.formatting import format_date
-from partner_tui.core.i18n import t
+from partner_tui.core.i18n import STRINGS, t
 from partner_tui.core.safe_text import plain
 from partner_tui.widgets.keys import install_bindings
 from partner_tui.widgets.virtual_table import Column, VirtualTable
@@ -36,6 +36,13 @@ def grant_text(view: GrantView | None, language: str) -> str:
     if view.valid_until is not None:
         parts.append(format_date(view.valid_until, language))
     return " · ".join(parts)
+
+
+def reason_text(row: PreviewRow, language: str) -> str:
+    """The server's reason in the user's language when its problem type is known (the
+    server's own English text otherwise, so no reason is ever lost)."""
+    key = f"problem.{row.code}"
+    return t(key, language) if row.code and key in STRINGS else row.reason
 
 
 class ListSource:
@@ -196,7 +203,7 @@ class _PipelineScreen(Screen[None]):
             before = row.before_text if row.before_text is not None else grant_text(row.before,
                                                                                     lang)
             after = row.after_text if row.after_text is not None else grant_text(row.after, lang)
-            out.append((i, (user, client, before, "→", after, status(row), row.reason)))
+            out.append((i, (user, client, before, "→", after, status(row), reason_text(row, lang))))
         return out
 
     def _columns(self) -> list[Column]:

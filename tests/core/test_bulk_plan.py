@@ -232,3 +232,55 @@ def test_offboard_request_and_offline_preview() -> None:
     assert bulk.offboard_request(bulk.OffboardPlan(7))["handover"] is None
     result = bulk.preview_offboard(plan, memory_cache())
     assert result.totals == {"grant": 0, "change": 0, "unchanged": 0, "revoke": 2}
+
+
+def test_offboard_request_per_client_handover() -> None:
+    plan = bulk.OffboardPlan(7, per_client={100: 9, 101: 8})
+    body = bulk.offboard_request(plan)
+    assert body["handover"] == {"default_user_id": None, "per_client": {"100": 9, "101": 8}}
+    method, path, queued = plan.request()
+    assert (method, path, queued) == ("POST", "/v1/users/7:offboard", body)
+    users, clients = plan.name_ids(memory_cache())
+    assert users == {7, 8, 9} and clients == {100, 101}
+
+
+def test_copy_plan_offline_preview_raises_never_lowers_and_copies_expiry() -> None:
+    conn = memory_cache()
+    conn.executescript(
+        "INSERT INTO access_grant VALUES (3, 1, 8, 100, 'full', 'ansvarlig', 'manual', NULL);"
+        "INSERT INTO access_grant VALUES (4, 1, 8, 101, 'read', 'medarbeider', 'auto', NULL);"
+        "INSERT INTO access_grant VALUES (5, 1, 8, 102, 'read', 'medarbeider', 'auto', "
+        "'2031-03-31');"
+    )
+    plan = bulk.CopyPlan(from_user=8, to_user=7)
+    rows = {r.client_id: r for r in plan.local_preview(conn).rows}
+    assert rows[100].change == "change" and rows[100].after is not None
+    assert rows[100].after.access_level == "full"  # read raised to full
+    assert rows[100].after.role == "medarbeider"  # roles are not copied
+    assert rows[101].change == "unchanged"  # payroll is never lowered to read
+    assert rows[102].change == "grant" and rows[102].after is not None
+    assert rows[102].after.valid_until == date(2031, 3, 31)  # a new grant copies the expiry
+    only = bulk.CopyPlan(from_user=8, to_user=7, client_ids=[102])
+    assert [r.client_id for r in only.local_preview(conn).rows] == [102]
+    assert only.request() == (
+        "POST",
+        "/v1/access-grants:copy",
+        {"from_user_id": 8, "to_user_id": 7, "client_ids": [102], "mode": "partial",
+         "dry_run": False},
+    )
+
+
+def test_local_failures_carry_a_problem_code_for_a_localized_reason() -> None:
+    rows = bulk.preview(
+        Plan([GrantOp(user_id=7, client_id=104), GrantOp(user_id=7, client_id=105,
+                                                         template_id=99)]),
+        memory_cache(),
+    ).rows
+    assert [(r.change, r.code) for r in rows] == [
+        ("failed", "access-level-required"), ("failed", "not-found")
+    ]
+    from partner_tui.screens.bulk_screens import reason_text
+
+    assert reason_text(rows[0], "nb") == "Ny tilgang trenger et nivå eller en mal"
+    unknown = bulk.PreviewRow(7, 104, None, None, "failed", "Something new.", code="new-kind")
+    assert reason_text(unknown, "nb") == "Something new."  # never lost

@@ -201,7 +201,7 @@ async def test_failures_show_reasons_and_retry_sends_only_them(served_db, tmp_pa
         assert [r.client_id for r in failed] == [archived]
         table = results.query_one("VirtualTable")
         cells = [table.source.cells(i) for i in range(table.source.visible_count)]  # type: ignore[attr-defined]
-        assert any("archived" in c[6] and c[5] == "FEILET" for c in cells)
+        assert any("Klienten er arkivert" in c[6] and c[5] == "FEILET" for c in cells)
         app.save_screenshot(str(tmp_path / "failed.svg"))
         set_client_status(db, archived, "active")
         await pilot.press("R")  # retry: only the failed item goes through the preview again
@@ -314,9 +314,7 @@ async def test_offboard_ends_all_access_and_undo_restores_it(served, tmp_path: P
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.has_data and not app.status.syncing)
         await pick_staff_and_select_all(pilot, app)
-        await pilot.press("O")
-        await pilot.pause()
-        await pilot.press("enter")  # no handover
+        await pilot.press("O")  # not ansvarlig anywhere: straight to the preview
         await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
         assert "fjern 3" in totals_of(app) and "fra serveren" in totals_of(app)
         await pilot.press("enter")
@@ -333,6 +331,136 @@ async def test_offboard_ends_all_access_and_undo_restores_it(served, tmp_path: P
         await pilot.press("y")
         await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen))
     assert grants_of(url, tenant.token, staff) == before
+    api.close()
+    cache.dispose()
+
+
+def grant_rows(url: str, token: str, clients: list[int]) -> set[tuple[object, ...]]:
+    """Every grant on ``clients`` as (user, client, level, role, role source, expiry)."""
+    with ApiClient(url, token) as api:
+        return {
+            (g.user_id, g.client_id, g.access_level, g.role, g.role_source, g.valid_until)
+            for g in api.access_grants()
+            if g.client_id in clients
+        }
+
+
+async def test_offboard_hands_over_per_client_and_undo_restores_every_row(  # type: ignore[no-untyped-def]
+    served_db, tmp_path: Path
+) -> None:
+    from partner_api.models import Partner
+    from partner_api.services import portfolio
+    from partner_api.wire import GrantOp
+    from partner_tui.screens.handover import HandoverScreen
+
+    url, tenant, db = served_db
+    with db.transaction() as s:
+        partner = s.get(Partner, tenant.partner_id)
+        assert partner is not None
+        third = portfolio.create_user(s, partner, "Tredje Person", "tredje@alfa.example").id
+    staff, clients = tenant.staff_id, tenant.client_ids
+    with ApiClient(url, tenant.token) as api:
+        api.bulk_grants(
+            [GrantOp(user_id=staff, client_id=c, access_level="payroll", role="ansvarlig")
+             for c in clients[:3]]
+            + [GrantOp(user_id=staff, client_id=clients[3], access_level="read")]
+            + [GrantOp(user_id=tenant.admin_id, client_id=clients[1], access_level="full")],
+            idempotency_key="setup",
+        )
+    before = grant_rows(url, tenant.token, clients)
+    cache = CacheDB(tmp_path / "cache.sqlite")
+    api = ApiClient(url, tenant.token)
+    app = PartnerApp(cache, Syncer(api, cache), today=date.today())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.has_data and not app.status.syncing)
+        await pick_staff_and_select_all(pilot, app)
+        await pilot.press("O")
+        await wait_for(pilot, lambda: isinstance(app.screen, HandoverScreen))
+        handover = app.screen
+        assert isinstance(handover, HandoverScreen)
+        assert [c.client_id for c in handover.clients] == clients[:3]
+        assert "3 klienter mangler" in str(handover.query_one("#handover-missing").render())
+        await pilot.press("p")  # refused: nobody named yet, nothing previewed
+        await pilot.pause()
+        assert app.screen is handover
+        await pilot.press("A")  # the admin takes over everywhere ...
+        await pilot.pause()
+        await pilot.press(*"Admin", "enter")
+        await pilot.pause()
+        assert set(handover.chosen.values()) == {tenant.admin_id}
+        await pilot.press("h")  # ... except on the first client (the cursor row): Tredje
+        await pilot.pause()
+        await pilot.press(*"Tredje", "enter")
+        await pilot.pause()
+        assert handover.chosen == {
+            clients[0]: third, clients[1]: tenant.admin_id, clients[2]: tenant.admin_id
+        }
+        assert "Alle klienter har ny ansvarlig" in str(
+            handover.query_one("#handover-missing").render()
+        )
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        # the server's dry run: 4 grants end; Tredje and the admin get 2 new, 1 changed
+        assert "gi 2, endre 1, uendret 0, fjern 4" in totals_of(app)
+        assert "fra serveren" in totals_of(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen))
+        after = grant_rows(url, tenant.token, clients)
+        assert not {row for row in after if row[0] == staff}
+        ansvarlig = {(row[0], row[1]) for row in after if row[3] == "ansvarlig"}
+        assert ansvarlig >= {
+            (third, clients[0]), (tenant.admin_id, clients[1]), (tenant.admin_id, clients[2])
+        }
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.status.syncing)
+        await pilot.press("u")  # undo: every row back as it was
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen))
+    assert grant_rows(url, tenant.token, clients) == before
+    api.close()
+    cache.dispose()
+
+
+async def test_copy_from_user_uses_the_servers_copy(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from partner_api.wire import GrantOp
+
+    url, tenant = served
+    clients = tenant.client_ids
+    until = date(date.today().year + 1, 6, 30)
+    with ApiClient(url, tenant.token) as api:
+        api.bulk_grants(
+            [GrantOp(user_id=tenant.admin_id, client_id=clients[0], access_level="full",
+                     valid_until=until),
+             GrantOp(user_id=tenant.admin_id, client_id=clients[1], access_level="read"),
+             GrantOp(user_id=tenant.staff_id, client_id=clients[1], access_level="payroll")],
+            idempotency_key="setup",
+        )
+    cache = CacheDB(tmp_path / "cache.sqlite")
+    api = ApiClient(url, tenant.token)
+    app = PartnerApp(cache, Syncer(api, cache), today=date.today())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.has_data and not app.status.syncing)
+        screen = await pick_staff_and_select_all(pilot, app)
+        screen.table.clear_selection()  # nothing selected: copy all of the source's clients
+        await pilot.press("c")
+        await pilot.pause()
+        await pilot.press(*"Admin", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        # new grant (level and expiry copied); the staff's payroll is never lowered to read
+        assert "gi 1, endre 0, uendret 1, fjern 0" in totals_of(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen))
+    with ApiClient(url, tenant.token) as check:
+        got = {g.client_id: (g.access_level, g.valid_until)
+               for g in check.access_grants(user=tenant.staff_id)}
+    assert got == {clients[0]: ("full", until), clients[1]: ("payroll", None)}
     api.close()
     cache.dispose()
 
