@@ -139,6 +139,12 @@ class BulkApplied(Message):
         self.plan, self.result, self.names = plan, result, names
 
 
+class BulkProgress(Message):
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__()
+        self.done, self.total = done, total
+
+
 class BulkQueued(Message):
     def __init__(self, plan: AnyPlan) -> None:
         super().__init__()
@@ -476,7 +482,7 @@ class PartnerApp(App[None]):
         if api is not None:
             try:
                 # One key per apply: a resend after a lost answer is replayed, not redone.
-                result = plan.apply(api, str(uuid4()))
+                result = plan.apply(api, str(uuid4()), self._apply_progress)
             except ApiUnreachable:
                 pass  # queue it below
             except ApiError as exc:
@@ -487,9 +493,21 @@ class PartnerApp(App[None]):
             else:
                 self.post_message(BulkApplied(plan, result, names))
                 return
-        method, path, body = plan.request()
-        outbox.enqueue(self.cache, method, path, body, plan.summary)
+        requests = plan.requests()  # a declarative change: resending an applied part is harmless
+        for i, (method, path, body) in enumerate(requests):
+            part = f" ({i + 1}/{len(requests)})" if len(requests) > 1 else ""
+            outbox.enqueue(self.cache, method, path, body, plan.summary + part)
         self.post_message(BulkQueued(plan))
+
+    def _apply_progress(self, done: int, total: int) -> None:
+        """From the apply worker: how far a plan sent in several requests has come."""
+        self.post_message(BulkProgress(done, total))
+
+    def on_bulk_progress(self, message: BulkProgress) -> None:
+        from partner_tui.screens.bulk_screens import PreviewScreen
+
+        if isinstance(self.screen, PreviewScreen):
+            self.screen.show_progress(message.done, message.total)
 
     def _close_pipeline(self) -> None:
         from partner_tui.screens.bulk_screens import PreviewScreen, ResultsScreen

@@ -18,15 +18,18 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from partner_api.wire import (
+    MAX_BULK_ITEMS,
     AltinnTagIn,
     AltinnTagResult,
     BulkGrantsIn,
     BulkGrantsResult,
+    BulkSummary,
     CopyAccessIn,
     GrantItemResult,
     GrantOp,
@@ -55,6 +58,42 @@ __all__ = [
 AUTO = "auto"  # role shown where the server's automatic rule decides
 CHANGE_KINDS = ("grant", "change", "unchanged", "revoke")
 LEVEL_RANK = {"read": 0, "payroll": 1, "full": 2}
+
+Progress = Callable[[int, int], None]  # (items done, items in all)
+T = TypeVar("T")
+R = TypeVar("R", BulkGrantsResult, AltinnTagResult)
+
+
+def chunks(items: Sequence[T], size: int = MAX_BULK_ITEMS) -> list[list[T]]:
+    """The API takes at most 1,000 items per bulk request: bigger plans go as several."""
+    return [list(items[i : i + size]) for i in range(0, len(items), size)] or [[]]
+
+
+def chunk_key(key: str, i: int, n: int) -> str:
+    """One idempotency key per request: a resend of chunk i replays chunk i, never another."""
+    return key if n == 1 else f"{key}.{i + 1}"
+
+
+def merge_results(parts: list[R]) -> R:
+    """Answers of consecutive chunks as one answer (indexes continue across chunks)."""
+    if len(parts) == 1:
+        return parts[0]
+    results: list[Any] = []
+    summary = dict.fromkeys(("created", "updated", "unchanged", "deleted", "failed"), 0)
+    for part in parts:
+        offset = len(results)
+        results += [r.model_copy(update={"index": r.index + offset}) for r in part.results]
+        for k in summary:
+            summary[k] += getattr(part.summary, k)
+    versions = [p.version for p in parts if p.version is not None]
+    return type(parts[0])(
+        applied=all(p.applied for p in parts),
+        dry_run=parts[0].dry_run,
+        mode=parts[0].mode,
+        version=max(versions) if versions else None,
+        summary=BulkSummary(**summary),
+        results=results,
+    )
 
 
 class AccessApi(Protocol):
@@ -130,13 +169,36 @@ class Plan:
         return preview(self, conn)
 
     def dry_run(self, api: AccessApi) -> Preview:
-        return preview_from_result(api.bulk_grants(self.items, mode=self.mode, dry_run=True))
+        return preview_from_result(self._send(api, True, None, None))
 
-    def apply(self, api: AccessApi, key: str) -> BulkGrantsResult:
-        return api.bulk_grants(self.items, mode=self.mode, dry_run=False, idempotency_key=key)
+    def apply(self, api: AccessApi, key: str, progress: Progress | None = None) -> BulkGrantsResult:
+        return self._send(api, False, key, progress)
 
-    def request(self) -> tuple[str, str, dict[str, Any]]:
-        return "POST", "/v1/access-grants:bulk", to_bulk_request(self)
+    def _send(
+        self, api: AccessApi, dry_run: bool, key: str | None, progress: Progress | None
+    ) -> BulkGrantsResult:
+        parts: list[BulkGrantsResult] = []
+        pieces = chunks(self.items)
+        for i, piece in enumerate(pieces):
+            part = api.bulk_grants(
+                piece,
+                mode=self.mode,
+                dry_run=dry_run,
+                idempotency_key=None if key is None else chunk_key(key, i, len(pieces)),
+            )
+            parts.append(part)
+            if progress is not None:
+                progress(sum(len(p.results) for p in parts), len(self.items))
+            if self.mode == "atomic" and not dry_run and not part.applied:
+                break  # an atomic chunk refused: send no more
+        return merge_results(parts)
+
+    def requests(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """The outbox entries: one bulk request per 1,000 items."""
+        return [
+            ("POST", "/v1/access-grants:bulk", to_bulk_request(Plan(piece, mode=self.mode)))
+            for piece in chunks(self.items)
+        ]
 
 
 @dataclass
@@ -195,24 +257,47 @@ class CopyPlan:
     def local_preview(self, conn: sqlite3.Connection) -> Preview:
         return preview(Plan(self.items(conn)), conn)
 
+    def _pieces(self) -> list[list[int] | None]:
+        return [None] if self.client_ids is None else list(chunks(self.client_ids))
+
     def dry_run(self, api: AccessApi) -> Preview:
-        return preview_from_result(self._call(api, True))
+        return preview_from_result(self._send(api, True, None, None))
 
-    def apply(self, api: AccessApi, key: str) -> BulkGrantsResult:
-        return self._call(api, False, key)
+    def apply(self, api: AccessApi, key: str, progress: Progress | None = None) -> BulkGrantsResult:
+        return self._send(api, False, key, progress)
 
-    def _call(self, api: AccessApi, dry_run: bool, key: str | None = None) -> BulkGrantsResult:
-        return api.copy_access(
-            self.from_user,
-            self.to_user,
-            self.client_ids,
-            mode=self.mode,
-            dry_run=dry_run,
-            idempotency_key=key,
-        )
+    def _send(
+        self, api: AccessApi, dry_run: bool, key: str | None, progress: Progress | None
+    ) -> BulkGrantsResult:
+        parts: list[BulkGrantsResult] = []
+        pieces = self._pieces()
+        for i, piece in enumerate(pieces):
+            parts.append(
+                api.copy_access(
+                    self.from_user,
+                    self.to_user,
+                    piece,
+                    mode=self.mode,
+                    dry_run=dry_run,
+                    idempotency_key=None if key is None else chunk_key(key, i, len(pieces)),
+                )
+            )
+            if progress is not None:
+                done = sum(len(p.results) for p in parts)
+                progress(done, done if self.client_ids is None else len(self.client_ids))
+        return merge_results(parts)
 
-    def request(self) -> tuple[str, str, dict[str, Any]]:
-        return "POST", "/v1/access-grants:copy", self._body(False).model_dump(mode="json")
+    def requests(self) -> list[tuple[str, str, dict[str, Any]]]:
+        return [
+            (
+                "POST",
+                "/v1/access-grants:copy",
+                CopyPlan(self.from_user, self.to_user, piece, mode=self.mode)
+                ._body(False)
+                .model_dump(mode="json"),
+            )
+            for piece in self._pieces()
+        ]
 
 
 def _grants_of(conn: sqlite3.Connection, user_id: int) -> dict[int, tuple[str, date | None]]:
@@ -245,18 +330,40 @@ class AltinnPlan:
         return preview_altinn(self, conn)
 
     def dry_run(self, api: AccessApi) -> Preview:
-        return Preview.of(altinn_rows(self._call(api, True)))
+        return Preview.of(altinn_rows(self._send(api, True, None, None)))
 
-    def apply(self, api: AccessApi, key: str) -> AltinnTagResult:
-        return self._call(api, False, key)
+    def apply(self, api: AccessApi, key: str, progress: Progress | None = None) -> AltinnTagResult:
+        return self._send(api, False, key, progress)
 
-    def _call(self, api: AccessApi, dry_run: bool, key: str | None = None) -> AltinnTagResult:
-        return api.set_altinn_tag(
-            self.client_ids, self.value, mode=self.mode, dry_run=dry_run, idempotency_key=key
-        )
+    def _send(
+        self, api: AccessApi, dry_run: bool, key: str | None, progress: Progress | None
+    ) -> AltinnTagResult:
+        parts: list[AltinnTagResult] = []
+        pieces = chunks(self.client_ids)
+        for i, piece in enumerate(pieces):
+            part = api.set_altinn_tag(
+                piece,
+                self.value,
+                mode=self.mode,
+                dry_run=dry_run,
+                idempotency_key=None if key is None else chunk_key(key, i, len(pieces)),
+            )
+            parts.append(part)
+            if progress is not None:
+                progress(sum(len(p.results) for p in parts), len(self.client_ids))
+            if self.mode == "atomic" and not dry_run and not part.applied:
+                break
+        return merge_results(parts)
 
-    def request(self) -> tuple[str, str, dict[str, Any]]:
-        return "POST", "/v1/clients:altinn-tag", altinn_request(self)
+    def requests(self) -> list[tuple[str, str, dict[str, Any]]]:
+        return [
+            (
+                "POST",
+                "/v1/clients:altinn-tag",
+                altinn_request(AltinnPlan(piece, self.value, "", self.mode)),
+            )
+            for piece in chunks(self.client_ids)
+        ]
 
 
 @dataclass
@@ -295,16 +402,16 @@ class OffboardPlan:
     def dry_run(self, api: AccessApi) -> Preview:
         return Preview.of(result_rows(self._call(api, True)))
 
-    def apply(self, api: AccessApi, key: str) -> OffboardResult:
-        return self._call(api, False, key)
+    def apply(self, api: AccessApi, key: str, progress: Progress | None = None) -> OffboardResult:
+        return self._call(api, False, key)  # one request, however many grants
 
     def _call(self, api: AccessApi, dry_run: bool, key: str | None = None) -> OffboardResult:
         return api.offboard(
             self.user_id, handover=self.handover(), dry_run=dry_run, idempotency_key=key
         )
 
-    def request(self) -> tuple[str, str, dict[str, Any]]:
-        return "POST", f"/v1/users/{self.user_id}:offboard", offboard_request(self)
+    def requests(self) -> list[tuple[str, str, dict[str, Any]]]:
+        return [("POST", f"/v1/users/{self.user_id}:offboard", offboard_request(self))]
 
 
 AnyPlan = Plan | CopyPlan | AltinnPlan | OffboardPlan

@@ -136,6 +136,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bulk.confirm": ("Utfør? {totals}", "Apply? {totals}"),
     "confirm.hint": ("enter / y: ja  ·  esc: nei", "enter / y: yes  ·  esc: no"),
     "bulk.applying": ("Utfører {n} endringer …", "Applying {n} changes …"),
+    "bulk.progress": ("Utført {done} av {total} …", "Done {done} of {total} …"),
     "bulk.results_title": ("Resultat: {summary}", "Results: {summary}"),
     "bulk.results_totals": (
         "opprettet {created}, endret {updated}, uendret {unchanged}, fjernet {deleted}, "
@@ -260,6 +261,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "fig.salary": ("Utbetalt lønn", "Total salary paid"),
     "fig.salary_unit": ("kr", "NOK"),
     "fig.loading": ("…", "…"),
+    "loading.lists": ("Laster brukere og grupper …", "Loading users and groups …"),
+    "clients.loading": ("Laster klientlisten …", "Loading the client list …"),
     # clients
     "clients.count": ("{n} av {m} klienter", "{n} of {m} clients"),
     "clients.search_placeholder": (

@@ -264,6 +264,11 @@ class PreviewScreen(_PipelineScreen):
             answered,
         )
 
+    def show_progress(self, done: int, total: int) -> None:
+        self.query_one("#preview-progress", Static).update(
+            plain(self._t("bulk.progress", done=done, total=total))
+        )
+
     def action_back(self) -> None:
         self.dismiss(None)
 

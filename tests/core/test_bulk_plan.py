@@ -238,8 +238,7 @@ def test_offboard_request_per_client_handover() -> None:
     plan = bulk.OffboardPlan(7, per_client={100: 9, 101: 8})
     body = bulk.offboard_request(plan)
     assert body["handover"] == {"default_user_id": None, "per_client": {"100": 9, "101": 8}}
-    method, path, queued = plan.request()
-    assert (method, path, queued) == ("POST", "/v1/users/7:offboard", body)
+    assert plan.requests() == [("POST", "/v1/users/7:offboard", body)]
     users, clients = plan.name_ids(memory_cache())
     assert users == {7, 8, 9} and clients == {100, 101}
 
@@ -262,12 +261,14 @@ def test_copy_plan_offline_preview_raises_never_lowers_and_copies_expiry() -> No
     assert rows[102].after.valid_until == date(2031, 3, 31)  # a new grant copies the expiry
     only = bulk.CopyPlan(from_user=8, to_user=7, client_ids=[102])
     assert [r.client_id for r in only.local_preview(conn).rows] == [102]
-    assert only.request() == (
-        "POST",
-        "/v1/access-grants:copy",
-        {"from_user_id": 8, "to_user_id": 7, "client_ids": [102], "mode": "partial",
-         "dry_run": False},
-    )
+    assert only.requests() == [
+        (
+            "POST",
+            "/v1/access-grants:copy",
+            {"from_user_id": 8, "to_user_id": 7, "client_ids": [102], "mode": "partial",
+             "dry_run": False},
+        )
+    ]
 
 
 def test_local_failures_carry_a_problem_code_for_a_localized_reason() -> None:
@@ -284,3 +285,44 @@ def test_local_failures_carry_a_problem_code_for_a_localized_reason() -> None:
     assert reason_text(rows[0], "nb") == "Ny tilgang trenger et nivå eller en mal"
     unknown = bulk.PreviewRow(7, 104, None, None, "failed", "Something new.", code="new-kind")
     assert reason_text(unknown, "nb") == "Something new."  # never lost
+
+
+def test_a_plan_over_1000_items_goes_in_chunks_with_progress_and_replays(served) -> None:  # type: ignore[no-untyped-def]
+    """The API refuses more than 1,000 items per request (413): 1,001 go as 1,000 + 1."""
+    import random
+
+    from partner_api.identifiers import make_orgnr
+    from partner_api.services import portfolio
+
+    url, tenant, db = served
+    rng, orgnrs = random.Random(5), set()
+    while len(orgnrs) < 1_001:
+        orgnrs.add(make_orgnr(rng))
+    with db.transaction() as s:
+        new = [
+            portfolio.create_client(s, tenant.partner_id, o, f"Massekunde {i}")
+            for i, o in enumerate(sorted(orgnrs - set(ORGNRS)))
+        ]
+        s.flush()
+        ids = [c.id for c in new][:1_001]
+    assert len(ids) == 1_001
+    plan = Plan([GrantOp(user_id=tenant.staff_id, client_id=c, access_level="read") for c in ids])
+    assert [len(b["items"]) for _m, _p, b in plan.requests()] == [1_000, 1]
+    seen: list[tuple[int, int]] = []
+    with ApiClient(url, tenant.token) as api:
+        dry = plan.dry_run(api)
+        assert dry.totals["grant"] == 1_001
+        result = plan.apply(api, "big-1", lambda done, total: seen.append((done, total)))
+        assert seen == [(1_000, 1_001), (1_001, 1_001)]
+        assert result.applied and result.summary.created == 1_001
+        assert [r.index for r in result.results] == list(range(1_001))
+        assert {r.client_id for r in result.results} == set(ids)
+        again = plan.apply(api, "big-1")  # the same key: both answers replayed, nothing redone
+        assert again.summary.created == 1_001 and again.version == result.version
+        undo = bulk.undo_plan(plan, result)
+        assert isinstance(undo, Plan) and len(undo.items) == 1_001
+        undone = undo.apply(api, "big-undo")
+        assert undone.applied and undone.summary.deleted == 1_001
+    assert server_grants(url, tenant.token, tenant.staff_id) == {
+        (tenant.client_ids[0], "read", "medarbeider", "auto", None)
+    }
