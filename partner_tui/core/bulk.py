@@ -678,16 +678,34 @@ def offboard_request(plan: OffboardPlan, *, dry_run: bool = False) -> dict[str, 
 
 
 def preview_offboard(plan: OffboardPlan, conn: sqlite3.Connection) -> Preview:
-    """Offline: every grant of the user ends (the handover's role change is the server's)."""
-    clients = [
-        int(c)
-        for (c,) in conn.execute(
-            "SELECT client_id FROM access_grant WHERE user_id = ?", (plan.user_id,)
+    """Offline: every grant of the user ends, and where they were ansvarlig (on an active
+    client) the named successor becomes ansvarlig — keeping their level, or getting the
+    leaver's when they had no access — as the server does it."""
+    grants = list(
+        conn.execute(
+            "SELECT g.client_id, g.access_level, g.role, c.status FROM access_grant g "
+            "LEFT JOIN client c ON c.id = g.client_id WHERE g.user_id = ? ORDER BY g.client_id",
+            (plan.user_id,),
         )
-    ]
-    return preview(
-        Plan([GrantOp(op="revoke", user_id=plan.user_id, client_id=c) for c in clients]), conn
     )
+    items = [GrantOp(op="revoke", user_id=plan.user_id, client_id=int(c)) for c, *_ in grants]
+    for client, level, role, status in grants:
+        successor = plan.per_client.get(int(client), plan.handover_to)
+        if role != "ansvarlig" or status == "archived" or not successor:
+            continue
+        has = conn.execute(
+            "SELECT 1 FROM access_grant WHERE user_id = ? AND client_id = ?",
+            (successor, client),
+        ).fetchone()
+        items.append(
+            GrantOp(
+                user_id=successor,
+                client_id=int(client),
+                role="ansvarlig",
+                access_level=None if has else level,
+            )
+        )
+    return preview(Plan(items), conn)
 
 
 def result_rows(result: AnyResult) -> list[PreviewRow]:

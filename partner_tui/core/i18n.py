@@ -3,7 +3,7 @@ Norwegian in both. ``t(key, language, **values)`` formats with ``str.format``.""
 
 from __future__ import annotations
 
-__all__ = ["STRINGS", "t"]
+__all__ = ["STRINGS", "problem_text", "t"]
 
 STRINGS: dict[str, tuple[str, str]] = {
     # (nb, en)
@@ -310,3 +310,12 @@ def t(key: str, language: str = "nb", **values: object) -> str:
         return key
     text = pair[1] if language == "en" else pair[0]
     return text.format(**values) if values else text
+
+
+def problem_text(problem_type: str | None, fallback: str, language: str = "nb") -> str:
+    """A server problem in the user's language, by its type (``…/problems/client-archived``
+    or just ``client-archived``); the server's own text when the type is not known here, so a
+    reason is never lost."""
+    code = (problem_type or "").rstrip("/").rsplit("/", 1)[-1]
+    key = f"problem.{code}"
+    return t(key, language) if code and key in STRINGS else fallback

@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 
 from partner_tui.core.api_client import ApiClient, ApiError, ApiUnreachable
 from partner_tui.core.cache import CacheDB
+from partner_tui.core.i18n import problem_text
 
 PENDING, INFLIGHT, APPLIED, REJECTED = "pending", "inflight", "applied", "rejected"
 _RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
@@ -127,7 +128,7 @@ def push(
             report.stopped_because = "offline"
             break
         except ApiError as exc:
-            reason = exc.problem.detail or exc.problem.title
+            reason = problem_text(exc.problem.type, exc.problem.detail or exc.problem.title)
             if exc.status in _AUTH_STATUSES:
                 _mark(cache, item.id, PENDING, problem=reason)
                 report.stopped_because = "auth"
@@ -169,7 +170,8 @@ def failed_items(answer: Any) -> str | None:
     for r in failed[:5]:
         problem = r.get("problem") or {}
         who = f"klient {r.get('client_id')}" if r.get("client_id") is not None else "element"
-        parts.append(f"{who}: {problem.get('detail') or problem.get('title') or 'feilet'}")
+        text = problem.get("detail") or problem.get("title") or "feilet"
+        parts.append(f"{who}: {problem_text(problem.get('type'), text)}")
     more = f" (+{len(failed) - 5} flere)" if len(failed) > 5 else ""
     applied = "" if answer.get("applied", True) else " — ingenting ble endret"
     return f"{len(failed)} av {len(answer['results'])} feilet{applied}: " + "; ".join(parts) + more

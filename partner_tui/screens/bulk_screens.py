@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option
 
 from partner_tui.core.bulk import AnyPlan, AnyResult, GrantView, Preview, PreviewRow, plan_size
 from partner_tui.core.formatting import format_date
-from partner_tui.core.i18n import STRINGS, t
+from partner_tui.core.i18n import problem_text, t
 from partner_tui.core.safe_text import plain
 from partner_tui.widgets.keys import install_bindings
 from partner_tui.widgets.virtual_table import Column, VirtualTable
@@ -41,8 +41,7 @@ def grant_text(view: GrantView | None, language: str) -> str:
 def reason_text(row: PreviewRow, language: str) -> str:
     """The server's reason in the user's language when its problem type is known (the
     server's own English text otherwise, so no reason is ever lost)."""
-    key = f"problem.{row.code}"
-    return t(key, language) if row.code and key in STRINGS else row.reason
+    return problem_text(row.code, row.reason, language)
 
 
 class ListSource:

@@ -30,6 +30,8 @@ def memory_cache() -> sqlite3.Connection:
         "INSERT INTO access_grant VALUES (2, 1, 7, 101, 'payroll', 'ansvarlig', 'manual', "
         "'2030-01-31');"
         "INSERT INTO access_template VALUES (5, 1, 'Full', 'full', 'ansvarlig');"
+        "CREATE TABLE client (id INTEGER PRIMARY KEY, status TEXT);"
+        "INSERT INTO client VALUES (100, 'active'), (101, 'active');"
     )
     return conn
 
@@ -231,7 +233,11 @@ def test_offboard_request_and_offline_preview() -> None:
     }
     assert bulk.offboard_request(bulk.OffboardPlan(7))["handover"] is None
     result = bulk.preview_offboard(plan, memory_cache())
-    assert result.totals == {"grant": 0, "change": 0, "unchanged": 0, "revoke": 2}
+    # both grants end; user 9 takes over as ansvarlig on 101 with the leaver's level
+    assert result.totals == {"grant": 1, "change": 0, "unchanged": 0, "revoke": 2}
+    handed = next(r for r in result.rows if r.change == "grant")
+    assert (handed.user_id, handed.client_id) == (9, 101) and handed.after is not None
+    assert (handed.after.access_level, handed.after.role) == ("payroll", "ansvarlig")
 
 
 def test_offboard_request_per_client_handover() -> None:
@@ -326,3 +332,38 @@ def test_a_plan_over_1000_items_goes_in_chunks_with_progress_and_replays(served)
     assert server_grants(url, tenant.token, tenant.staff_id) == {
         (tenant.client_ids[0], "read", "medarbeider", "auto", None)
     }
+
+
+def test_offline_offboard_preview_matches_the_servers_dry_run(served, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url, tenant, _db = served
+    staff, admin, c = tenant.staff_id, tenant.admin_id, tenant.client_ids
+    cache = CacheDB(tmp_path / "c.sqlite")
+    with ApiClient(url, tenant.token) as api:
+        api.bulk_grants(
+            [
+                GrantOp(user_id=staff, client_id=c[0], access_level="payroll", role="ansvarlig"),
+                GrantOp(user_id=staff, client_id=c[1], access_level="full", role="ansvarlig"),
+                GrantOp(user_id=staff, client_id=c[2], access_level="read"),
+                GrantOp(user_id=admin, client_id=c[1], access_level="read"),
+            ],
+            idempotency_key="setup",
+        )
+        Syncer(api, cache).sync()
+        plan = bulk.OffboardPlan(staff, handover_to=admin, per_client={c[0]: admin})
+        conn = cache.raw()
+        local = plan.local_preview(conn)
+        conn.close()
+        remote = plan.dry_run(api)
+    assert local.totals == remote.totals == {"grant": 1, "change": 1, "unchanged": 0, "revoke": 3}
+
+    def shape(p: bulk.Preview) -> set[tuple[object, ...]]:
+        return {
+            (r.user_id, r.client_id, r.change, r.after.access_level if r.after else None,
+             r.after.role if r.after else None)
+            for r in p.rows
+        }
+
+    assert shape(local) == shape(remote)
+    assert (admin, c[0], "grant", "payroll", "ansvarlig") in shape(local)  # the leaver's level
+    assert (admin, c[1], "change", "read", "ansvarlig") in shape(local)  # keeps own level
+    cache.dispose()
