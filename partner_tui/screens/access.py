@@ -438,6 +438,20 @@ class AccessScreen(PartnerScreen):
             PickModal(t("access.altinn_label", lang), options, language=lang), chosen
         )
 
+    def action_audit(self) -> None:
+        """The audit log of the picked user or client (everyone's when none is picked)."""
+        from partner_tui.screens.audit import AuditScreen
+
+        picked = self.picked
+        name = self.picked_name if picked is not None else self.t("audit.all")
+        self.app.push_screen(
+            AuditScreen(
+                user_id=picked if self.view == "user" else None,
+                client_id=picked if self.view == "client" else None,
+                name=name,
+            )
+        )
+
     def action_export(self) -> None:
         def chosen(value: Any) -> None:
             if value:

@@ -498,3 +498,51 @@ async def test_export_key_writes_the_shown_users_report(tmp_path: Path) -> None:
 
 
 _ = asyncio  # pilot tests run under pytest-asyncio's auto mode
+
+
+async def test_audit_log_shows_who_what_before_after_from_the_cache(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from partner_api.wire import GrantOp
+    from partner_tui.screens.audit import AuditScreen
+
+    url, tenant = served
+    staff, c = tenant.staff_id, tenant.client_ids
+    with ApiClient(url, tenant.token) as api:
+        api.bulk_grants([GrantOp(user_id=staff, client_id=c[0], access_level="read")],
+                        idempotency_key="one")
+        api.bulk_grants([GrantOp(user_id=staff, client_id=c[0], access_level="full")],
+                        idempotency_key="two")
+        api.bulk_grants([GrantOp(user_id=staff, client_id=c[1], access_level="payroll")],
+                        idempotency_key="three")
+        api.bulk_grants([GrantOp(op="revoke", user_id=staff, client_id=c[1])],
+                        idempotency_key="four")
+        server_events = api.audit(user=staff, limit=100).events
+    cache = CacheDB(tmp_path / "cache.sqlite")
+    api = ApiClient(url, tenant.token)
+    app = PartnerApp(cache, Syncer(api, cache), today=date.today())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.has_data and not app.status.syncing)
+        await pick_staff_and_select_all(pilot, app)
+        await pilot.press("L")
+        await wait_for(pilot, lambda: isinstance(app.screen, AuditScreen) and app.screen.rows)
+        log = app.screen
+        assert isinstance(log, AuditScreen)
+        # the same events as the server's GET /v1/audit for the user, newest first
+        assert [r.id for r in log.rows] == [e.id for e in server_events]
+        assert [r.action for r in log.rows] == [
+            "tilgang fjernet", "tilgang gitt", "tilgang endret", "tilgang gitt"
+        ]
+        assert log.rows[2].change == "nivå les → full"
+        assert log.rows[0].change.startswith("fjernet: lønn")
+        assert {r.actor for r in log.rows} == {"Admin Alfa"}
+        assert {r.request_id for r in log.rows} == {e.request_id for e in server_events}
+        assert "4 hendelser" in str(log.query_one("#audit-count").render())
+        await pilot.press("slash")
+        await pilot.press(*"endret")
+        await pilot.pause()
+        table = log.query_one("#audit-table")
+        assert table.source.visible_count == 1  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, AccessScreen)
+    api.close()
+    cache.dispose()
