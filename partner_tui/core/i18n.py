@@ -65,6 +65,20 @@ STRINGS: dict[str, tuple[str, str]] = {
         "h/enter: new ansvarlig for the selected (space) · A: same for all · p: preview · "
         "esc: cancel. Nothing changes until you confirm.",
     ),
+    # access templates
+    "templates.title": ("Tilgangsmaler", "Access templates"),
+    "templates.col.name": ("Mal", "Template"),
+    "templates.no_role": ("(rolle etter automatisk regel)", "(role by the automatic rule)"),
+    "templates.hint": (
+        "n: ny mal · e/enter: endre · x: slett · esc: tilbake. Tilganger gitt med en mal "
+        "beholder sine verdier når malen endres.",
+        "n: new · e/enter: edit · x: delete · esc: back. Grants made from a template keep "
+        "their values when it changes.",
+    ),
+    "templates.name_prompt": ("Navn på malen", "Template name"),
+    "templates.bad_name": ("Navnet må ha 1–100 tegn", "The name must have 1–100 characters"),
+    "templates.delete_confirm": ("Slette malen «{name}»?", "Delete the template “{name}”?"),
+    "templates.saved": ("Lagret: {summary}", "Saved: {summary}"),
     # the audit log
     "audit.title": ("Logg: {name}", "Log: {name}"),
     "audit.all": ("alle endringer", "all changes"),
@@ -120,6 +134,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "problem.no-source-grant": (
         "Brukeren det kopieres fra har ikke tilgang til klienten",
         "The user copied from has no access to this client",
+    ),
+    "problem.duplicate-template": (
+        "Det finnes allerede en mal med det navnet", "A template with that name exists",
     ),
     "problem.not-found": ("Finnes ikke (slettet?)", "Not found (deleted?)"),
     "access.altinn_on": ("sett tagg", "set tag"),

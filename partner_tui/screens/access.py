@@ -452,6 +452,11 @@ class AccessScreen(PartnerScreen):
             )
         )
 
+    def action_templates(self) -> None:
+        from partner_tui.screens.templates import TemplatesScreen
+
+        self.app.push_screen(TemplatesScreen())
+
     def action_export(self) -> None:
         def chosen(value: Any) -> None:
             if value:

@@ -84,9 +84,11 @@ class PickModal(ModalScreen[Any]):
         *,
         text_input: bool = False,
         language: str = "nb",
+        value: str = "",
     ) -> None:
         super().__init__()
         install_bindings(self, "modal", language)
+        self.value = value  # the text box's starting text (editing a name)
         self.title_text = title
         self.options = list(options)
         self.text_input = text_input or len(self.options) > 12
@@ -95,7 +97,8 @@ class PickModal(ModalScreen[Any]):
         with Vertical():
             yield Label(plain(self.title_text))
             if self.text_input:
-                box = Input(id="pick-text", compact=True)
+                # select_on_focus off: typing after an edited name extends it, not replaces it
+                box = Input(self.value, id="pick-text", compact=True, select_on_focus=False)
                 box.cursor_blink = False
                 yield box
             if self.options:

@@ -546,3 +546,71 @@ async def test_audit_log_shows_who_what_before_after_from_the_cache(served, tmp_
         assert isinstance(app.screen, AccessScreen)
     api.close()
     cache.dispose()
+
+
+async def test_templates_are_created_edited_deleted_and_refusals_explained(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from partner_tui.screens.templates import TemplatesScreen
+
+    url, tenant = served
+
+    def server_templates() -> dict[str, tuple[str, str | None]]:
+        with ApiClient(url, tenant.token) as check:
+            return {tp.name: (tp.access_level, tp.role) for tp in check.access_templates()}
+
+    seeded = server_templates()
+    cache = CacheDB(tmp_path / "cache.sqlite")
+    api = ApiClient(url, tenant.token)
+    app = PartnerApp(cache, Syncer(api, cache), today=date.today())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.has_data and not app.status.syncing)
+        await pilot.press("3")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessScreen))
+        await pilot.press("M")
+        await wait_for(pilot, lambda: isinstance(app.screen, TemplatesScreen)
+                       and len(app.screen.templates) == len(seeded))
+        screen = app.screen
+        assert isinstance(screen, TemplatesScreen)
+        # new: name → level → role
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press(*"Lønn ansvarlig", "enter")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # lønn
+        await pilot.pause()
+        await pilot.press("down", "enter")  # ansvarlig
+        await wait_for(pilot, lambda: "Lønn ansvarlig" in server_templates())
+        assert server_templates()["Lønn ansvarlig"] == ("payroll", "ansvarlig")
+        await wait_for(pilot, lambda: any(tp.name == "Lønn ansvarlig" for tp in screen.templates))
+        # a duplicate name is refused, explained in Norwegian, and nothing changes
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press(*"Lønn ansvarlig", "enter")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any("finnes allerede" in n.message
+                                          for n in app._notifications))
+        assert len(server_templates()) == len(seeded) + 1
+        # edit: rename the cursor row (the list is sorted by name)
+        row = next(i for i, tp in enumerate(screen.templates) if tp.name == "Lønn ansvarlig")
+        screen.table.cursor = row
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("space", "2", "enter")  # the name box starts with the old name
+        await pilot.pause()
+        await pilot.press("enter")  # les
+        await pilot.pause()
+        await pilot.press("enter")  # no role
+        await wait_for(pilot, lambda: "Lønn ansvarlig 2" in server_templates())
+        assert server_templates()["Lønn ansvarlig 2"] == ("read", None)
+        await wait_for(pilot, lambda: any(tp.name == "Lønn ansvarlig 2" for tp in screen.templates))
+        # delete asks first
+        row = next(i for i, tp in enumerate(screen.templates) if tp.name == "Lønn ansvarlig 2")
+        screen.table.cursor = row
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: server_templates() == seeded)
+    api.close()
+    cache.dispose()
