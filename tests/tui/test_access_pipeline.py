@@ -548,7 +548,9 @@ async def test_audit_log_shows_who_what_before_after_from_the_cache(served, tmp_
     cache.dispose()
 
 
-async def test_templates_are_created_edited_deleted_and_refusals_explained(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_templates_are_created_edited_deleted_and_refusals_explained(  # type: ignore[no-untyped-def]
+    served, tmp_path: Path
+) -> None:
     from partner_tui.screens.templates import TemplatesScreen
 
     url, tenant = served
