@@ -68,7 +68,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     # access templates
     "templates.title": ("Tilgangsmaler", "Access templates"),
     "templates.col.name": ("Mal", "Template"),
-    "templates.no_role": ("(rolle etter automatisk regel)", "(role by the automatic rule)"),
+    "templates.no_role": ("automatisk regel", "automatic rule"),
     "templates.hint": (
         "n: ny mal · e/enter: endre · x: slett · esc: tilbake. Tilganger gitt med en mal "
         "beholder sine verdier når malen endres.",

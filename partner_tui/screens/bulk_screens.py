@@ -213,11 +213,11 @@ class _PipelineScreen(Screen[None]):
         return [
             Column("user", t("col.user", lang), flex=2, min_width=10),
             Column("client", t("col.client", lang), flex=3, min_width=14),
-            Column("before", t("col.before", lang), flex=2, min_width=12),
+            Column("before", t("col.before", lang), flex=3, min_width=16),
             Column("arrow", "", width=1),
-            Column("after", t("col.after", lang), flex=2, min_width=12),
+            Column("after", t("col.after", lang), flex=3, min_width=16),
             Column("change", t("col.change", lang), width=9),
-            Column("reason", t("col.reason", lang), flex=3, min_width=8),
+            Column("reason", t("col.reason", lang), flex=2, min_width=8),
         ]
 
 
