@@ -343,6 +343,18 @@ class GrantOp(GrantSpec):
     op: Literal["ensure", "revoke"] = "ensure"
     user_id: int
     client_id: int
+    restore: bool = Field(
+        default=False,
+        description="This item undoes an earlier change (as built by an undo): it may bring "
+        "back a grant on a client archived since, which a new grant may not. Needs "
+        "expected_version, so it only restores what the undo saw.",
+    )
+
+    @model_validator(mode="after")
+    def _restore_is_guarded(self) -> "GrantOp":
+        if self.restore and self.expected_version is None:
+            raise ValueError("restore needs expected_version")
+        return self
 
 
 class BulkGrantsIn(RequestModel):
@@ -399,6 +411,7 @@ class GrantItemResult(WireModel):
                 role_source=b.role_source,
                 valid_until=b.valid_until,
                 expected_version=self.after.version if self.after is not None else 0,
+                restore=True,
             )
         return None
 

@@ -408,7 +408,7 @@ class GrantPlanner:
             item.status = "unchanged" if current is None else "deleted"
             return item
 
-        if client.status == "archived":
+        if client.status == "archived" and not op.restore:
             return fail(
                 item_problem(
                     409,

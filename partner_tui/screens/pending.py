@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from partner_tui.core import outbox
+from partner_tui.core.formatting import format_datetime, parse_iso_utc
 from partner_tui.core.i18n import t
 from partner_tui.core.safe_text import clean, plain
 from partner_tui.screens.base import PartnerScreen
@@ -59,7 +60,7 @@ class PendingScreen(PartnerScreen):
         self.items = items
         rows: list[tuple[int, Sequence[str]]] = [
             (item.id, (
-                item.created_at.replace("T", " ")[:19],
+                _when(item.created_at, lang),
                 t(f"pending.status.{item.status}", lang),
                 clean(item.summary) or f"{item.method} {item.path}",
                 str(item.attempts),
@@ -87,3 +88,10 @@ class PendingScreen(PartnerScreen):
 
     def action_push(self) -> None:
         self.papp.action_sync()
+
+
+def _when(created_at: str, language: str) -> str:
+    """When the change was queued, in local time as everywhere else (``03.12.2026 14:05``);
+    the outbox stores UTC."""
+    when = parse_iso_utc(created_at)
+    return format_datetime(when, language) if when else created_at.replace("T", " ")[:19]

@@ -935,3 +935,36 @@ def test_creating_a_client_is_audited(firm: Firm) -> None:
         ("client.created", r.json()["id"], "Ny Klient AS")
     ]
     assert f.api.get("/v1/audit", headers=hdr(a.token)).json()["events"] == []
+
+
+def test_undo_of_an_offboard_restores_access_to_a_client_archived_since(firm: Firm) -> None:
+    f = firm
+    staff, (c1, c2, *_rest) = f.a.staff_id, f.a.client_ids
+    add_grant(f.db, f.a.partner_id, staff, c1, access_level="payroll")
+    add_grant(f.db, f.a.partner_id, staff, c2, access_level="read")
+    archive(f.db, c2)
+    before = grants_of(f.db, f.a.partner_id)
+    answer = f.api.post(f"/v1/users/{staff}:offboard", json={}, headers=hdr(f.a.token, key()))
+    assert answer.status_code == 200, answer.text
+    from partner_api.wire import OffboardResult
+
+    done = OffboardResult.model_validate_json(answer.content)
+    assert {r.client_id for r in done.results if r.status == "deleted"} == {c1, c2}
+    undo = [op for r in done.results if (op := r.inverse()) is not None]
+    assert all(op.restore for op in undo)
+    body = {
+        "mode": "atomic",
+        "items": [op.model_dump(mode="json", exclude_unset=True) for op in undo],
+    }
+    restored = bulk(f, body["items"], mode="atomic")
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["applied"] is True
+    assert grants_of(f.db, f.a.partner_id) == before  # the archived client's grant too
+    # ... but a new grant on the archived client is still refused, and a restore must be
+    # guarded by the version the undo saw
+    refused = bulk(f, [{"user_id": f.a_user3, "client_id": c2, "access_level": "read"}])
+    assert refused.json()["results"][0]["problem"]["type"].endswith("client-archived")
+    unguarded = bulk(
+        f, [{"user_id": f.a_user3, "client_id": c2, "access_level": "read", "restore": True}]
+    )
+    assert unguarded.status_code == 422
