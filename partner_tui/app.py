@@ -7,17 +7,20 @@ Construct with a cache and, when online, a syncer::
 Without a syncer the app is offline and shows the cache as it is. Nothing here blocks the
 event loop: the sync and every cache load run in thread workers and come back as messages.
 
-Start-up is staged so the dashboard's figures come first: a few facts from the cache (plain
-``sqlite3``), then the figures; only after that first frame does the app build the client list,
-users and groups in a background worker (``loaded`` turns true when they are in) and start the
-sync. Screens needing the list say "laster …" until then. The start path imports neither
-SQLAlchemy, pydantic, httpx nor the other screens: they load when first needed.
+Start-up is staged so the dashboard's figures come first: a thread started with the app reads
+a few facts and the opening figures (plain ``sqlite3``) while Textual starts, so the first frame
+shows them. Only after that frame does the app build the client list, users and groups in a
+background worker (``loaded`` turns true when they are in) and start the sync. Screens needing
+the list say "laster …" until then. The start path imports neither SQLAlchemy, pydantic, httpx
+nor the other screens: they load when first needed.
 """
 
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -31,12 +34,18 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from partner_tui.core.cache import CacheDB
 from partner_tui.core.i18n import t
-from partner_tui.core.loading import ListData, StartFacts, read_lists, read_start_facts
-from partner_tui.core.queries import Choice, ClientListModel, LoadCancelled
+from partner_tui.core.loading import (
+    ListData,
+    StartFacts,
+    StartRead,
+    read_lists,
+    read_start,
+    read_start_facts,
+)
+from partner_tui.core.queries import Choice, ClientListModel, FigureFilter, Figures, LoadCancelled
 from partner_tui.core.safe_text import clean
 from partner_tui.screens.base import PartnerScreen
 from partner_tui.screens.dashboard import DashboardScreen
-from partner_tui.screens.help import HelpScreen, binding_rows
 from partner_tui.widgets.keys import install_bindings
 from partner_tui.widgets.status_line import StatusLine, StatusState
 
@@ -72,6 +81,7 @@ def describe_sync_error(exc: BaseException, language: str = "nb") -> str:
 
 
 _LOAD_SEQ = itertools.count(1)  # orders cache reads: an older read never replaces a newer one
+START_WAIT_S = 0.3  # on_mount waits this long for the start-up read before drawing without it
 
 
 @dataclass
@@ -82,13 +92,15 @@ class LoadedData:
     facts: StartFacts
     lists: ListData | None = None
     seq: int = 0
+    start: StartRead | None = None  # the start-up read: with the dashboard's opening figures
 
 
-def load_start(cache: CacheDB) -> LoadedData:
-    """The start-up read: a few rows, milliseconds at any size."""
+def load_start(cache: CacheDB, today: date, caller_id: int | None) -> LoadedData:
+    """The start-up read: the facts and the opening figures (tens of ms at 10,000 clients)."""
     seq = next(_LOAD_SEQ)
     with closing(cache.raw()) as conn:
-        return LoadedData(read_start_facts(conn), None, seq)
+        start = read_start(conn, today, caller_id)
+    return LoadedData(start.facts, None, seq, start)
 
 
 def load_data(cache: CacheDB, should_stop: Callable[[], bool] | None = None) -> LoadedData:
@@ -235,6 +247,12 @@ class PartnerApp(App[None]):
         self._facts_seq = 0
         self._lists_seq = 0
         self._background_started = False
+        self._quitting = False  # exit() was called: background reads stop, none start
+        self._opening: StartRead | None = None
+        # The start-up read runs while Textual starts (a thread of its own: the event loop does
+        # not exist yet). Daemon: quitting never waits for it.
+        self._start_read: Future[LoadedData] = Future()
+        threading.Thread(target=self._read_start, name="partner-tui-start", daemon=True).start()
         self.status = StatusState(
             online=False, syncing=syncer is not None, note=offline_reason or "",
             language=self.language, loaded=False,
@@ -273,21 +291,49 @@ class PartnerApp(App[None]):
 
     # ---- start-up and loading -----------------------------------------------------------
 
+    def _read_start(self) -> None:
+        try:
+            self._start_read.set_result(load_start(self.cache, self.today, self.caller_id))
+        except BaseException as exc:  # handed to the event loop (see _finish_start)
+            self._start_read.set_exception(exc)
+
+    def on_load(self) -> None:
+        # Before the dashboard is composed: with the start-up read in (usually it is by now; a
+        # short wait beats drawing the screen twice) its first frame shows the figures.
+        try:
+            data = self._start_read.result(timeout=START_WAIT_S)
+        except Exception:  # not yet, or failed: on_mount hands it to a worker
+            return
+        self._apply_data(data)
+
     def on_mount(self) -> None:
-        self._load_start()
+        if not self.facts_loaded:
+            self._finish_start()
+        elif not self.has_data:
+            self._start_background()  # no figures to show first: sync (and load) now
         # Should the dashboard never show figures (an error), load the rest anyway.
         self.set_timer(3.0, self._start_background)
 
     @work(thread=True, exclusive=True, group="load-start", exit_on_error=False)
-    def _load_start(self) -> None:
-        self.post_message(DataLoaded(load_start(self.cache)))
+    def _finish_start(self) -> None:
+        self.post_message(DataLoaded(self._start_read.result()))
+
+    def opening_figures(self, month: str, flt: FigureFilter, caller_id: int) -> Figures | None:
+        """The figures read at start-up, once, if they answer this question for the facts shown
+        now (a later read of the facts, e.g. after a sync, drops them)."""
+        start, self._opening = self._opening, None
+        if start is None or (start.month, start.caller_id, FigureFilter()) != (
+            month, caller_id, flt
+        ):
+            return None
+        return start.figures
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load_cache(self) -> None:
         """Re-read everything (the client list too) in the background."""
         worker = get_current_worker()
         try:
-            data = load_data(self.cache, lambda: worker.is_cancelled)
+            data = load_data(self.cache, lambda: worker.is_cancelled or self._quitting)
         except LoadCancelled:
             return  # the app is closing, or a newer load replaced this one
         self.post_message(DataLoaded(data))
@@ -298,13 +344,18 @@ class PartnerApp(App[None]):
             self.call_after_refresh(self._start_background)
 
     def _start_background(self) -> None:
-        if self._background_started:
+        if self._background_started or self._quitting:
             return
         self._background_started = True
         if not self.loaded:
             self.load_cache()
         if self.syncer is not None:
             self.run_sync()
+
+    def exit(self, *args: Any, **kwargs: Any) -> None:
+        # Textual waits for worker threads on the way out: a list still being built stops.
+        self._quitting = True
+        super().exit(*args, **kwargs)
 
     def switch_mode(self, mode: str) -> Any:
         if mode != "dashboard":
@@ -328,6 +379,7 @@ class PartnerApp(App[None]):
                 self.client_model.caller_id = facts.me_user_id
             self.facts_loaded = True
             self.facts_version += 1
+            self._opening = data.start
             self.status = StatusState(
                 online=self.status.online, syncing=self.status.syncing,
                 last_sync_at=facts.last_sync_at, pending=facts.pending,
@@ -339,6 +391,8 @@ class PartnerApp(App[None]):
             self.users, self.groups = lists.users, lists.groups
             self.loaded = True
         self.data_version += 1
+        if not self._screen_stacks[self._current_mode]:
+            return  # at start-up (on_load): the screens read the state when they mount
         self._screens_changed()
         if not self.has_data:
             self._start_background()  # no figures to show first: sync (and load) now
@@ -348,6 +402,8 @@ class PartnerApp(App[None]):
             if isinstance(screen, PartnerScreen):
                 screen._seen_version = self.data_version
                 screen.data_changed()
+            elif callable(refresh := getattr(screen, "data_changed", None)):
+                refresh()  # a pushed screen over cached data (templates) follows it too
         self.publish_status()
 
     # ---- sync ---------------------------------------------------------------------------
@@ -393,7 +449,7 @@ class PartnerApp(App[None]):
             self.post_message(SyncFailed(describe_sync_error(exc, self.language)))
             return
         try:
-            data = load_data(self.cache, lambda: worker.is_cancelled)
+            data = load_data(self.cache, lambda: worker.is_cancelled or self._quitting)
         except LoadCancelled:
             return  # the app is closing
         self.post_message(SyncFinished(report, data))
@@ -509,6 +565,16 @@ class PartnerApp(App[None]):
         if isinstance(self.screen, PreviewScreen):
             self.screen.show_progress(message.done, message.total)
 
+    def _clear_selections(self) -> None:
+        """A done (or queued) change empties the selection it was made from, so a second
+        key press cannot repeat it by accident."""
+        from partner_tui.screens.access import AccessScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, AccessScreen):
+                screen.table.clear_selection()
+                self.publish_status()
+
     def _close_pipeline(self) -> None:
         from partner_tui.screens.bulk_screens import PreviewScreen, ResultsScreen
 
@@ -522,6 +588,7 @@ class PartnerApp(App[None]):
         from partner_tui.screens.bulk_screens import ResultsScreen
 
         self._close_pipeline()
+        self._clear_selections()
         result = message.result
         if bulk.undo_plan(message.plan, result) is not None:
             self.last_bulk = (message.plan, result)
@@ -531,6 +598,7 @@ class PartnerApp(App[None]):
 
     def on_bulk_queued(self, message: BulkQueued) -> None:
         self._close_pipeline()
+        self._clear_selections()
         self.notify(t("bulk.queued", self.language, summary=clean(message.plan.summary)),
                     severity="warning", markup=False, timeout=8)
         self.load_cache()
@@ -590,6 +658,8 @@ class PartnerApp(App[None]):
     # ---- other actions ------------------------------------------------------------------
 
     def action_help(self) -> None:
+        from partner_tui.screens.help import HelpScreen, binding_rows
+
         screen = self.screen
         if isinstance(screen, HelpScreen):
             screen.dismiss(None)

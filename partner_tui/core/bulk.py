@@ -397,10 +397,10 @@ class OffboardPlan:
         return users, clients
 
     def local_preview(self, conn: sqlite3.Connection) -> Preview:
-        return preview_offboard(self, conn)
+        return _handovers_first(preview_offboard(self, conn))
 
     def dry_run(self, api: AccessApi) -> Preview:
-        return Preview.of(result_rows(self._call(api, True)))
+        return _handovers_first(Preview.of(result_rows(self._call(api, True))))
 
     def apply(self, api: AccessApi, key: str, progress: Progress | None = None) -> OffboardResult:
         return self._call(api, False, key)  # one request, however many grants
@@ -412,6 +412,12 @@ class OffboardPlan:
 
     def requests(self) -> list[tuple[str, str, dict[str, Any]]]:
         return [("POST", f"/v1/users/{self.user_id}:offboard", offboard_request(self))]
+
+
+def _handovers_first(shown: Preview) -> Preview:
+    """An offboarding's preview lists who takes over first: the rows worth checking, above
+    the many grants that end."""
+    return Preview(sorted(shown.rows, key=lambda r: r.change == "revoke"), shown.totals)
 
 
 AnyPlan = Plan | CopyPlan | AltinnPlan | OffboardPlan

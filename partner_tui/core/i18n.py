@@ -59,6 +59,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Every client has one – p previews",
     ),
     "handover.pick": ("Ny ansvarlig for {n} klienter", "New ansvarlig for {n} clients"),
+    "handover.pick_one": ("Ny ansvarlig for {client}", "New ansvarlig for {client}"),
     "handover.hint": (
         "h/enter: ny ansvarlig for valgte (mellomrom) · A: samme for alle · p: forhåndsvis · "
         "esc: avbryt. Ingenting endres før du bekrefter.",
@@ -179,7 +180,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bulk.exact": ("(fra serveren)", "(from the server)"),
     "bulk.local": ("(fra cachen, frakoblet)", "(from the cache, offline)"),
     "bulk.hint": ("enter bekrefter, esc avbryter", "enter confirms, esc cancels"),
-    "bulk.confirm": ("Utfør? {totals}", "Apply? {totals}"),
+    "bulk.confirm": ("Utfør «{summary}»?\n{totals}", "Apply “{summary}”?\n{totals}"),
     "confirm.hint": ("enter / y: ja  ·  esc: nei", "enter / y: yes  ·  esc: no"),
     "bulk.applying": ("Utfører {n} endringer …", "Applying {n} changes …"),
     "bulk.progress": ("Utført {done} av {total} …", "Done {done} of {total} …"),

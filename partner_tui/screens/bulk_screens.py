@@ -262,7 +262,11 @@ class PreviewScreen(_PipelineScreen):
                 self.papp.apply_plan(self.plan)
 
         self.app.push_screen(
-            ConfirmModal(t("bulk.confirm", lang, totals=totals_text(self.preview, lang)), lang),
+            ConfirmModal(
+                t("bulk.confirm", lang, summary=self.plan.summary,
+                  totals=totals_text(self.preview, lang)),
+                lang,
+            ),
             answered,
         )
 

@@ -102,7 +102,11 @@ class HandoverScreen(Screen[None]):
             self.table.clear_selection()
             self._refresh_rows()
 
-        title = self._t("handover.pick", n=len(clients))
+        if len(clients) == 1:
+            one = next(c for c in self.clients if c.client_id == clients[0])
+            title = self._t("handover.pick_one", client=f"{one.orgnr} {one.name}")
+        else:
+            title = self._t("handover.pick", n=len(clients))
         self.app.push_screen(
             PickModal(title, self.candidates, text_input=True, language=self.papp.language),
             chosen,

@@ -89,10 +89,12 @@ async def test_grant_preview_confirm_results_then_undo(served, tmp_path: Path) -
         app.save_screenshot(str(tmp_path / "preview.svg"))
         await pilot.press("enter")  # confirm: the counts again
         await pilot.pause()
-        assert "gi 6" in str(app.screen.query_one("#confirm-text").render())
+        confirm = str(app.screen.query_one("#confirm-text").render())
+        assert "gi 6" in confirm and "Gi tilgang (6) – Staff Alfa" in confirm  # what, to whom
         await pilot.press("y")
         await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen))
         assert "opprettet 6" in str(app.screen.query_one("#results-totals").render())
+        assert screen.selection_counts() == (0, 0)  # done: a second n cannot repeat it
         app.save_screenshot(str(tmp_path / "results.svg"))
         assert grants_of(url, tenant.token, tenant.staff_id) == {
             cid: "read" for cid in tenant.client_ids

@@ -5,13 +5,16 @@ from __future__ import annotations
 from partner_tui.app import PartnerApp
 from partner_tui.core.bindings import BINDINGS, bindings_for
 from partner_tui.screens.access import AccessScreen
+from partner_tui.screens.audit import AuditScreen
 from partner_tui.screens.bulk_screens import ConfirmModal, PickModal, PreviewScreen, ResultsScreen
 from partner_tui.screens.client_detail import ClientDetailModal
 from partner_tui.screens.clients import ClientsScreen
 from partner_tui.screens.dashboard import DashboardScreen
 from partner_tui.screens.filter_modal import FilterModal
+from partner_tui.screens.handover import HandoverScreen
 from partner_tui.screens.help import HelpScreen
 from partner_tui.screens.pending import PendingScreen
+from partner_tui.screens.templates import TemplatesScreen
 from partner_tui.widgets.virtual_table import VirtualTable
 
 TARGETS: dict[str, list[type]] = {
@@ -26,6 +29,9 @@ TARGETS: dict[str, list[type]] = {
     "results": [ResultsScreen],
     "confirm": [ConfirmModal],
     "pending": [PendingScreen],
+    "handover": [HandoverScreen],
+    "audit": [AuditScreen],
+    "templates": [TemplatesScreen],
 }
 
 
