@@ -166,9 +166,9 @@ class BulkQueued(Message):
 class PushNotice(Message):
     """The outbox push had refusals or partly failed bulk changes (from the sync worker)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, trouble: bool = True) -> None:
         super().__init__()
-        self.text = text
+        self.text, self.trouble = text, trouble
 
 
 class BulkRefused(Message):
@@ -438,13 +438,13 @@ class PartnerApp(App[None]):
                     clean(item.summary) for item in pushed.applied
                     if _failed_items(pushed.answers.get(item.id))
                 ]
-                if pushed.rejected or failed:
+                if pushed.applied or pushed.rejected:  # say what left the queue, always
                     text = t("pending.pushed", self.language, n=len(pushed.applied),
                              r=len(pushed.rejected))
                     if failed:  # a partial bulk: the server kept going past failed items
                         text += " · " + t("pending.partly", self.language,
                                           what=", ".join(failed))
-                    self.post_message(PushNotice(text))
+                    self.post_message(PushNotice(text, trouble=bool(pushed.rejected or failed)))
         except Exception as exc:
             self.post_message(SyncFailed(describe_sync_error(exc, self.language)))
             return
@@ -609,7 +609,8 @@ class PartnerApp(App[None]):
         self.load_cache()
 
     def on_push_notice(self, message: PushNotice) -> None:
-        self.notify(message.text, severity="warning", markup=False, timeout=10)
+        self.notify(message.text, severity="warning" if message.trouble else "information",
+                    markup=False, timeout=10)
 
     def undo_last(self) -> None:
         if self.last_bulk is None:

@@ -179,6 +179,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bulk.failed_n": ("feiler {n}", "fail {n}"),
     "bulk.exact": ("(fra serveren)", "(from the server)"),
     "bulk.local": ("(fra cachen, frakoblet)", "(from the cache, offline)"),
+    "bulk.local_pending": (
+        "– {n} ventende endringer er ikke med", "– {n} pending changes are not included",
+    ),
     "bulk.hint": ("enter bekrefter, esc avbryter", "enter confirms, esc cancels"),
     "bulk.confirm": ("Utfør «{summary}»?\n{totals}", "Apply “{summary}”?\n{totals}"),
     "confirm.hint": ("enter / y: ja  ·  esc: nei", "enter / y: yes  ·  esc: no"),
@@ -221,7 +224,9 @@ STRINGS: dict[str, tuple[str, str]] = {
         "noen klienter feilet i: {what} (se Tilgang)",
         "some clients failed in: {what} (see Access)",
     ),
-    "pending.pushed": ("Sendt {n}, avvist {r}", "Sent {n}, rejected {r}"),
+    "pending.pushed": (
+        "Ventende endringer sendt: {n}, avvist: {r}", "Pending changes sent: {n}, rejected: {r}",
+    ),
     "app.commands": ("Kommandoer", "Commands"),
     # status line
     "status.online": ("tilkoblet", "online"),

@@ -238,6 +238,9 @@ class PreviewScreen(_PipelineScreen):
         yield Static(plain(self._t("bulk.preview_title", summary=self.plan.summary),
                            style="bold"), id="preview-title")
         exact = self._t("bulk.exact" if self.exact else "bulk.local")
+        if not self.exact and self.papp.status.pending:
+            # the cache does not know what is still queued: say so rather than look complete
+            exact += " " + self._t("bulk.local_pending", n=self.papp.status.pending)
         yield Static(plain(f"{totals_text(self.preview, lang)}  {exact}"), id="preview-totals")
         yield VirtualTable(self._columns(), ListSource(rows), selectable=False, language=lang,
                            id="preview-table")

@@ -139,6 +139,15 @@ async def test_offline_apply_goes_to_the_outbox_and_is_pushed_later(served, tmp_
         await pilot.press("y")
         await wait_for(pilot, lambda: app.status.pending == 1)
         assert "1 ventende endring" in str(app.screen.query_one("StatusLine").render())
+        # a second offline change: its preview says the queued one is not in the cache yet
+        await pick_staff_and_select_all(pilot, app)
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        assert "1 ventende endringer er ikke med" in totals_of(app)
+        await pilot.press("escape")
+        await pilot.pause()
         await pilot.press("7")
         await wait_for(pilot, lambda: isinstance(app.screen, PendingScreen))
         pending = app.screen
@@ -156,6 +165,8 @@ async def test_offline_apply_goes_to_the_outbox_and_is_pushed_later(served, tmp_
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.has_data and not app.status.syncing)
         await wait_for(pilot, lambda: app.status.pending == 0)
+        await wait_for(pilot, lambda: any("Ventende endringer sendt: 1, avvist: 0" in n.message
+                                          for n in app._notifications))
     assert grants_of(url, tenant.token, tenant.staff_id) == {
         cid: "payroll" for cid in tenant.client_ids
     }
