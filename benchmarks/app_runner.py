@@ -135,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             await pilot.press("2")
             while not (
                 isinstance(app.screen, ClientsScreen)
+                and app.loaded  # the client list is built in the background after the dashboard
                 and app.screen.table.row_count == app.client_model.total
             ):
                 await pilot.pause(0.02)

@@ -38,6 +38,12 @@ def _spawn(app: str, ctx: Context) -> tuple[float, dict[str, float]]:
     if app == "partner":
         args += ["--cache", str(ctx.warm_cache())]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TEXTUAL_ANIMATIONS": "none"}
+    # The warm-up runs are meant to leave warm .pyc files, as an installed app has them. With
+    # PYTHONDONTWRITEBYTECODE set, none are written: the app would compile its own modules on
+    # every start while the reference runs on Textual's pre-compiled ones. A private cache
+    # (under the data folder, so the checkout stays clean) puts both on the same footing.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(ctx.data_dir / "pycache")
     started = time.perf_counter()
     done = subprocess.run(
         args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=False

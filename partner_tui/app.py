@@ -33,6 +33,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from partner_tui.core.cache import CacheDB
+from partner_tui.core.figures import FigureFilter, Figures, LoadCancelled
 from partner_tui.core.i18n import t
 from partner_tui.core.loading import (
     ListData,
@@ -42,7 +43,6 @@ from partner_tui.core.loading import (
     read_start,
     read_start_facts,
 )
-from partner_tui.core.queries import Choice, ClientListModel, FigureFilter, Figures, LoadCancelled
 from partner_tui.core.safe_text import clean
 from partner_tui.screens.base import PartnerScreen
 from partner_tui.screens.dashboard import DashboardScreen
@@ -51,6 +51,7 @@ from partner_tui.widgets.status_line import StatusLine, StatusState
 
 if TYPE_CHECKING:  # imported where used: they pull in pydantic, httpx and SQLAlchemy
     from partner_tui.core.bulk import AnyPlan, Preview, PreviewRow
+    from partner_tui.core.queries import Choice, ClientListModel
 
 __all__ = ["PartnerApp", "SyncReportLike", "SyncerLike", "describe_sync_error"]
 
@@ -98,7 +99,7 @@ class LoadedData:
 def load_start(cache: CacheDB, today: date, caller_id: int | None) -> LoadedData:
     """The start-up read: the facts and the opening figures (tens of ms at 10,000 clients)."""
     seq = next(_LOAD_SEQ)
-    with closing(cache.raw()) as conn:
+    with closing(cache.raw(query_only=False)) as conn:  # one SELECT of ours
         start = read_start(conn, today, caller_id)
     return LoadedData(start.facts, None, seq, start)
 
@@ -235,9 +236,9 @@ class PartnerApp(App[None]):
         self.syncer = syncer
         self.today = today or date.today()
         self.caller_id = caller_id
-        self.client_model = ClientListModel(caller_id=caller_id)
-        self.users: list[Choice] = []
-        self.groups: list[Choice] = []
+        self._client_model: ClientListModel | None = None  # made on first use (client_model)
+        self._users: list[Choice] | None = None  # see users / groups
+        self._groups: list[Choice] | None = None
         self.has_data = False
         self.first_month: str | None = None
         self.facts_loaded = False  # the start facts are in (has_data, status, first month)
@@ -248,6 +249,9 @@ class PartnerApp(App[None]):
         self._lists_seq = 0
         self._background_started = False
         self._quitting = False  # exit() was called: background reads stop, none start
+        self._app_mounted = False
+        self._start_taken = False
+        self._exit_when_mounted: tuple[tuple[Any, ...], dict[str, Any]] | None = None
         self._opening: StartRead | None = None
         # The start-up read runs while Textual starts (a thread of its own: the event loop does
         # not exist yet). Daemon: quitting never waits for it.
@@ -261,6 +265,41 @@ class PartnerApp(App[None]):
         self.last_bulk: tuple[AnyPlan, Any] | None = None  # (plan, applied result) for undo
 
     # ---- shared state for the screens ---------------------------------------------------
+
+    @property
+    def client_model(self) -> ClientListModel:
+        """The client list (empty until ``loaded``), shared by the screens; its module loads
+        on first use, after the dashboard's first frame."""
+        if self._client_model is None:
+            from partner_tui.core.queries import ClientListModel
+
+            caller = self.caller_id if self.caller_id is not None else self._me_user_id
+            self._client_model = ClientListModel(caller_id=caller)
+        return self._client_model
+
+    @property
+    def users(self) -> list[Choice]:
+        """The firm's users for the pickers (with their client counts)."""
+        if self._users is None:
+            self._read_pickers()
+        assert self._users is not None
+        return self._users
+
+    @property
+    def groups(self) -> list[Choice]:
+        """Client groups for the pickers (with their client counts)."""
+        if self._groups is None:
+            self._read_pickers()
+        assert self._groups is not None
+        return self._groups
+
+    def _read_pickers(self) -> None:
+        # Asked for before the background load brought them (a picker opened in the first
+        # moments): read them now, a few tens of ms at 10,000 clients, rather than show none.
+        from partner_tui.core.queries import list_groups, list_users
+
+        with closing(self.cache.raw()) as conn:
+            self._users, self._groups = list_users(conn), list_groups(conn)
 
     @property
     def effective_caller_id(self) -> int:
@@ -297,9 +336,13 @@ class PartnerApp(App[None]):
         except BaseException as exc:  # handed to the event loop (see _finish_start)
             self._start_read.set_exception(exc)
 
-    def on_load(self) -> None:
-        # Before the dashboard is composed: with the start-up read in (usually it is by now; a
-        # short wait beats drawing the screen twice) its first frame shows the figures.
+    def take_start_read(self) -> None:
+        """Apply the start-up read, waiting up to ``START_WAIT_S`` for it (once). The dashboard
+        calls this as it mounts: the read overlaps Textual's start-up, and the first frame
+        shows the figures (a short wait beats drawing the screen twice)."""
+        if self._start_taken:
+            return
+        self._start_taken = True
         try:
             data = self._start_read.result(timeout=START_WAIT_S)
         except Exception:  # not yet, or failed: on_mount hands it to a worker
@@ -307,6 +350,12 @@ class PartnerApp(App[None]):
         self._apply_data(data)
 
     def on_mount(self) -> None:
+        self._app_mounted = True
+        if self._exit_when_mounted is not None:
+            args, kwargs = self._exit_when_mounted
+            super().exit(*args, **kwargs)
+            return
+        self.take_start_read()  # if no screen took it yet
         if not self.facts_loaded:
             self._finish_start()
         elif not self.has_data:
@@ -355,6 +404,11 @@ class PartnerApp(App[None]):
     def exit(self, *args: Any, **kwargs: Any) -> None:
         # Textual waits for worker threads on the way out: a list still being built stops.
         self._quitting = True
+        if not self._app_mounted:
+            # The dashboard can be on screen before the app has finished mounting; exiting
+            # then would break the mount (MountError). Quit as soon as it is done.
+            self._exit_when_mounted = (args, kwargs)
+            return
         super().exit(*args, **kwargs)
 
     def switch_mode(self, mode: str) -> Any:
@@ -375,8 +429,8 @@ class PartnerApp(App[None]):
             self.first_month = facts.first_month
             self.has_data = facts.has_data
             self._me_user_id = facts.me_user_id
-            if self.caller_id is None:
-                self.client_model.caller_id = facts.me_user_id
+            if self.caller_id is None and self._client_model is not None:
+                self._client_model.caller_id = facts.me_user_id
             self.facts_loaded = True
             self.facts_version += 1
             self._opening = data.start
@@ -388,7 +442,7 @@ class PartnerApp(App[None]):
         if lists is not None:
             self._lists_seq = data.seq
             self.client_model.set_snapshot(lists.snapshot)
-            self.users, self.groups = lists.users, lists.groups
+            self._users, self._groups = lists.users, lists.groups
             self.loaded = True
         self.data_version += 1
         if not self._screen_stacks[self._current_mode]:

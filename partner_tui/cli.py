@@ -1,7 +1,10 @@
 """``partner-tui``: the terminal app, its embedded demo, and headless sync.
 
 Heavy imports (Textual, and the server stack for ``demo``) happen inside the commands, so
-``partner-tui sync`` starts fast and the app never loads the server outside ``demo``.
+``partner-tui sync`` starts fast and the app never loads the server outside ``demo``. The app
+gets a :class:`~partner_tui.core.deferred.DeferredSyncer`: the API client, the sync (httpx,
+pydantic, SQLAlchemy) and the demo's embedded server are set up in the app's first sync, after
+the dashboard has drawn its figures.
 """
 
 import argparse
@@ -9,12 +12,14 @@ import json
 import os
 import sys
 import time
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 from partner_tui.core.config import ConfigError, Paths, Settings, load_settings, paths
 
 if TYPE_CHECKING:  # imported inside the commands at run time (see above)
     from partner_api.db import Database
+    from partner_tui.app import SyncerLike
     from partner_tui.core.cache import CacheDB
     from partner_tui.core.sync import Syncer
 
@@ -180,9 +185,8 @@ def _sync(api: str | None, settings: Settings, *, as_json: bool) -> int:
 
 
 def _open(args: argparse.Namespace, settings: Settings) -> int:
-    from partner_tui.core.api_client import ApiClient
     from partner_tui.core.cache import CacheDB
-    from partner_tui.core.sync import Syncer
+    from partner_tui.core.deferred import DeferredSyncer
 
     target = _need_remote(args.api, settings)
     if isinstance(target, str) and not args.offline:
@@ -200,12 +204,22 @@ def _open(args: argparse.Namespace, settings: Settings) -> int:
     cache = CacheDB(paths().cache_file(url))
     if args.offline:
         return _run_app(cache, None, settings, offline_reason="--offline")
-    with ApiClient(url, token) as client:
-        return _run_app(cache, Syncer(client, cache), settings)
+
+    def remote(stack: ExitStack) -> "Syncer":
+        from partner_tui.core.api_client import ApiClient
+        from partner_tui.core.sync import Syncer
+
+        return Syncer(stack.enter_context(ApiClient(url, token)), cache)
+
+    with DeferredSyncer(remote) as syncer:
+        return _run_app(cache, syncer, settings)
 
 
 def _run_app(
-    cache: "CacheDB", syncer: "Syncer | None", settings: Settings, offline_reason: str | None = None
+    cache: "CacheDB",
+    syncer: "SyncerLike | None",
+    settings: Settings,
+    offline_reason: str | None = None,
 ) -> int:
     os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")  # nothing moves: nothing to send over SSH
     from partner_tui.app import PartnerApp
@@ -237,23 +251,31 @@ def _run_app(
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from partner_tui.core.cache import CacheDB
+    from partner_tui.core.deferred import DeferredSyncer
 
     p = paths()
     cache = CacheDB(p.demo_cache_file)
     if args.demo_offline or args.offline:
         return _run_app(cache, None, settings, offline_reason="--offline")
 
-    # The embedded default: the real API app in-process on a loopback port. Imported here
-    # only, so the app proper never loads the server stack.
-    from partner_api.app import create_app
-    from partner_api.local_server import LocalServer
-    from partner_tui.core.api_client import ApiClient
-    from partner_tui.core.sync import Syncer
+    def embedded(stack: ExitStack) -> "Syncer":
+        # The embedded default: the real API app in-process on a loopback port. Imported here
+        # only, so the app proper never loads the server stack.
+        from partner_api.app import create_app
+        from partner_api.local_server import LocalServer
+        from partner_tui.core.api_client import ApiClient
+        from partner_tui.core.sync import Syncer
 
-    database = _demo_database(p, args)
-    token = _demo_token(database)
-    with LocalServer(create_app(database)) as server, ApiClient(server.url, token) as client:
-        syncer = Syncer(client, cache, server_key=DEMO_SERVER_KEY)
+        database = _demo_database(p, args)
+        token = _demo_token(database)
+        server = stack.enter_context(LocalServer(create_app(database)))
+        client = stack.enter_context(ApiClient(server.url, token))
+        return Syncer(client, cache, server_key=DEMO_SERVER_KEY)
+
+    with DeferredSyncer(embedded) as syncer:
+        if cache.is_empty() or args.reset or not p.demo_database.exists():
+            # Building the portfolio prints progress: do it before the app owns the terminal.
+            syncer.ready()
         if cache.is_empty():
             print("Henter demodata inn i den lokale cachen …", file=sys.stderr, flush=True)
             report = syncer.sync()

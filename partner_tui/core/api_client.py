@@ -6,10 +6,12 @@ The token is sent as a bearer header and never logged.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import httpx
+from pydantic_core import from_json
 
 from partner_api.wire import (
     AccessTemplateIn,
@@ -57,6 +59,27 @@ class ApiError(Exception):
         return self.problem.type.rsplit("/", 1)[-1]
 
 
+def malformed_feed(detail: str) -> ApiError:
+    return ApiError(
+        Problem(
+            title="Malformed answer",
+            status=502,
+            detail=f"the sync feed sent a body we cannot read: {detail}",
+        )
+    )
+
+
+@dataclass
+class FeedPage:
+    """A ``ChangesPage`` as decoded JSON: ``changes`` holds the change objects as dicts
+    (kind, id, op, version, data), not yet checked one by one."""
+
+    changes: list[Any]
+    next_cursor: str
+    has_more: bool
+    server_version: int
+
+
 class ApiClient:
     def __init__(
         self,
@@ -95,21 +118,40 @@ class ApiClient:
     def me(self) -> Me:
         return Me.model_validate_json(self.request("GET", "/v1/me").content)
 
-    def changes(self, cursor: str | None, limit: int = 1000) -> ChangesPage:
+    def _feed_body(self, cursor: str | None, limit: int) -> bytes:
         params: dict[str, Any] = {"limit": limit}
         if cursor:
             params["cursor"] = cursor
-        response = self.request("GET", "/v1/sync/changes", params=params)
+        return self.request("GET", "/v1/sync/changes", params=params).content
+
+    def changes(self, cursor: str | None, limit: int = 1000) -> ChangesPage:
+        """One page of the change feed as wire models."""
+        body = self._feed_body(cursor, limit)
         try:
-            return ChangesPage.model_validate_json(response.content)
+            return ChangesPage.model_validate_json(body)
         except ValueError as exc:
-            raise ApiError(
-                Problem(
-                    title="Malformed answer",
-                    status=502,
-                    detail=f"the sync feed sent a body we cannot read: {exc}",
-                )
-            ) from exc
+            raise malformed_feed(str(exc)) from exc
+
+    def feed_page(self, cursor: str | None, limit: int = 1000) -> FeedPage:
+        """One page of the change feed, decoded but not turned into models: a full sync is
+        hundreds of thousands of changes, and the syncer checks each one as it reads it."""
+        body = self._feed_body(cursor, limit)
+        try:
+            page = from_json(body)
+        except ValueError as exc:
+            raise malformed_feed(str(exc)) from exc
+        if not isinstance(page, dict):
+            raise malformed_feed("the body is not an object")
+        changes, next_cursor = page.get("changes"), page.get("next_cursor")
+        has_more, server_version = page.get("has_more"), page.get("server_version")
+        if (
+            not isinstance(changes, list)
+            or not isinstance(next_cursor, str)
+            or not isinstance(has_more, bool)
+            or type(server_version) is not int
+        ):
+            raise malformed_feed("changes, next_cursor, has_more or server_version is missing")
+        return FeedPage(changes, next_cursor, has_more, server_version)
 
     def dashboard(
         self,

@@ -1,185 +1,97 @@
-"""The local cache: a SQLite file (SQLModel tables) mirroring the API's sync kinds.
+"""The local cache: a SQLite file (SQLModel tables, in ``cache_tables``) mirroring the API's
+sync kinds.
 
 Cache tables are derived data: when their schema changes they are dropped and resynced. The
 outbox (queued offline edits) is the user's intent and is never dropped. The file is created
 0600 inside a 0700 folder; it holds no tokens and no unmasked national ids.
 """
 
-import hashlib
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import date
+from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
+if TYPE_CHECKING:  # the SQLModel layer is imported lazily (see __getattr__ and CacheDB.engine)
+    from sqlalchemy import Connection, Engine
+
+    from partner_tui.core.cache_tables import (
+        KIND_TABLES as KIND_TABLES,
+    )
+    from partner_tui.core.cache_tables import (
+        PRIMARY_TABLES as PRIMARY_TABLES,
+    )
+    from partner_tui.core.cache_tables import (
+        CachedAccessGrant as CachedAccessGrant,
+    )
+    from partner_tui.core.cache_tables import (
+        CachedAccessTemplate as CachedAccessTemplate,
+    )
+    from partner_tui.core.cache_tables import (
+        CachedAuditEvent as CachedAuditEvent,
+    )
+    from partner_tui.core.cache_tables import (
+        CachedClient as CachedClient,
+    )
+    from partner_tui.core.cache_tables import (
+        CachedClientGroup as CachedClientGroup,
+    )
+    from partner_tui.core.cache_tables import (
+        CachedClientGroupMember as CachedClientGroupMember,
+    )
+    from partner_tui.core.cache_tables import (
+        CachedClientMonth as CachedClientMonth,
+    )
+    from partner_tui.core.cache_tables import (
+        CachedPartner as CachedPartner,
+    )
+    from partner_tui.core.cache_tables import (
+        CachedUser as CachedUser,
+    )
+    from partner_tui.core.cache_tables import (
+        CacheModel as CacheModel,
+    )
+    from partner_tui.core.cache_tables import (
+        Meta as Meta,
+    )
+    from partner_tui.core.cache_tables import (
+        OutboxItem as OutboxItem,
+    )
 
 APPLICATION_ID = 0x50545549  # "PTUI": marks the file as ours
+# The hash of the derived tables' columns (cache_tables.schema_hash(), which checks it on
+# import), written to the file's user_version. A constant so that opening a cache that is up to
+# date needs neither SQLAlchemy nor SQLModel: the app reads its start-up figures with sqlite3.
+SCHEMA_HASH = 0x8E0BC6C
 
-
-class CacheModel(SQLModel, registry=registry()):
-    """Base of cache tables: a metadata of its own, apart from the server's tables."""
-
-
-class CachedPartner(CacheModel, table=True):
-    __tablename__ = "partner"
-    id: int = Field(primary_key=True)
-    version: int
-    name: str
-    orgnr: str
-    altinn_status: str
-
-
-class CachedUser(CacheModel, table=True):
-    __tablename__ = "user"
-    id: int = Field(primary_key=True)
-    version: int
-    name: str
-    email: str
-    is_admin: bool
-    is_partneradmin: bool
-    active: bool
-
-
-class CachedClient(CacheModel, table=True):
-    __tablename__ = "client"
-    id: int = Field(primary_key=True)
-    version: int
-    orgnr: str
-    name: str
-    payroll_enabled: bool
-    payout_day: int | None = None
-    uses_partner_altinn: bool
-    status: str
-
-
-class CachedAccessGrant(CacheModel, table=True):
-    __tablename__ = "access_grant"
-    id: int = Field(primary_key=True)
-    version: int
-    user_id: int = Field(index=True)
-    client_id: int = Field(index=True)
-    access_level: str
-    role: str
-    role_source: str
-    valid_until: date | None = None
-
-
-class CachedAccessTemplate(CacheModel, table=True):
-    __tablename__ = "access_template"
-    id: int = Field(primary_key=True)
-    version: int
-    name: str
-    access_level: str
-    role: str | None = None
-
-
-class CachedAuditEvent(CacheModel, table=True):
-    """An audit event; ``at`` is ISO text, ``before``/``after`` JSON text as in the feed."""
-
-    __tablename__ = "audit_event"
-    id: int = Field(primary_key=True)
-    version: int
-    user_id: int | None = None
-    at: str = Field(index=True)
-    action: str
-    entity_kind: str
-    entity_id: int | None = None
-    subject_user_id: int | None = Field(default=None, index=True)
-    client_id: int | None = Field(default=None, index=True)
-    before: str | None = None
-    after: str | None = None
-    note: str | None = None
-    request_id: str | None = None
-
-
-class CachedClientGroup(CacheModel, table=True):
-    __tablename__ = "client_group"
-    id: int = Field(primary_key=True)
-    version: int
-    name: str
-
-
-class CachedClientGroupMember(CacheModel, table=True):
-    __tablename__ = "client_group_member"
-    id: int = Field(primary_key=True)
-    version: int
-    group_id: int = Field(index=True)
-    client_id: int = Field(index=True)
-
-
-class CachedClientMonth(CacheModel, table=True):
-    __tablename__ = "client_month"
-    id: int = Field(primary_key=True)
-    version: int
-    client_id: int = Field(index=True)
-    month: str = Field(index=True)
-    active_employees: int
-    payslips_sent: int
-    claims: int
-    absences: int
-    auto_steps: int
-    total_steps: int
-    salary_paid_ore: int
-    withholding_ore: int
-    aga_ore: int
-    amelding_status: str | None = None
-
-
-class Meta(CacheModel, table=True):
-    """Key/value facts about the cache: server URL, cursor, last sync time."""
-
-    __tablename__ = "meta"
-    key: str = Field(primary_key=True)
-    value: str
-
-
-class OutboxItem(CacheModel, table=True):
-    """A write queued while offline (or in flight): primary data, never dropped silently."""
-
-    __tablename__ = "outbox"
-    id: int | None = Field(default=None, primary_key=True)
-    created_at: str
-    idempotency_key: str = Field(unique=True)
-    method: str
-    path: str
-    body: str
-    summary: str = ""
-    status: str = "pending"  # pending | inflight | applied | rejected
-    attempts: int = 0
-    last_problem: str | None = None
-    server_version: int | None = None
-
-
-# Sync kind → cache table. Same kind names as partner_api.wire.ROW_MODELS.
-KIND_TABLES: dict[str, type[CacheModel]] = {
-    "access_grant": CachedAccessGrant,
-    "access_template": CachedAccessTemplate,
-    "audit_event": CachedAuditEvent,
-    "client": CachedClient,
-    "client_group": CachedClientGroup,
-    "client_group_member": CachedClientGroupMember,
-    "client_month": CachedClientMonth,
-    "partner": CachedPartner,
-    "user": CachedUser,
+_LAZY = {
+    "KIND_TABLES",
+    "PRIMARY_TABLES",
+    "CacheModel",
+    "CachedAccessGrant",
+    "CachedAccessTemplate",
+    "CachedAuditEvent",
+    "CachedClient",
+    "CachedClientGroup",
+    "CachedClientGroupMember",
+    "CachedClientMonth",
+    "CachedPartner",
+    "CachedUser",
+    "Meta",
+    "OutboxItem",
 }
-PRIMARY_TABLES = {"meta", "outbox"}  # kept across a schema change of the cache tables
 
 
-def _schema_hash() -> int:
-    ddl = "|".join(
-        f"{t.name}:" + ",".join(f"{c.name} {c.type}" for c in t.columns)
-        for t in sorted(CacheModel.metadata.sorted_tables, key=lambda t: t.name)
-        if t.name not in PRIMARY_TABLES
-    )
-    return int(hashlib.sha256(ddl.encode()).hexdigest()[:7], 16)
+def __getattr__(name: str) -> Any:
+    """The tables (``KIND_TABLES``, ``CacheModel``, …) live in ``cache_tables``, imported on
+    first use: ``from partner_tui.core.cache import KIND_TABLES`` keeps working."""
+    if name in _LAZY:
+        from partner_tui.core import cache_tables
 
-
-SCHEMA_HASH = _schema_hash()
+        return getattr(cache_tables, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _create_private_file(path: Path) -> None:
@@ -195,37 +107,79 @@ def _create_private_file(path: Path) -> None:
 
 
 class CacheDB:
-    """Owns the cache file: schema, pragmas and connections."""
+    """Owns the cache file: schema, pragmas and connections.
+
+    Opening is cheap: an up-to-date file is recognised from its ``user_version`` with plain
+    ``sqlite3``. SQLAlchemy (``engine``, ``write()``) is set up on first use, typically by the
+    sync or a queued write in a worker thread after the app has drawn its first frame.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         _create_private_file(path)
-        self.engine: Engine = create_engine(
-            f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30}
+        self._engine: Engine | None = None
+        self._engine_lock = threading.Lock()
+        if not self._schema_is_current():
+            self._ensure_schema()
+
+    @property
+    def engine(self) -> "Engine":
+        """The SQLAlchemy engine (created, and the schema completed, on first use)."""
+        engine = self._engine
+        if engine is None:
+            with self._engine_lock:
+                engine = self._engine
+                if engine is None:
+                    engine = self._make_engine()
+                    from partner_tui.core.cache_tables import CacheModel
+
+                    # Idempotent: adds any table or index the code has and the file lacks.
+                    CacheModel.metadata.create_all(engine)
+                    self._engine = engine
+        return engine
+
+    def _make_engine(self) -> "Engine":
+        from sqlalchemy import create_engine, event
+
+        engine = create_engine(
+            f"sqlite:///{self.path}", connect_args={"check_same_thread": False, "timeout": 30}
         )
-        event.listen(self.engine, "connect", _pragmas)
-        event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
-        self._ensure_schema()
+        event.listen(engine, "connect", _pragmas)
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+
+    def _schema_is_current(self) -> bool:
+        """The file is ours and has the tables of this code (no SQLAlchemy needed)."""
+        with closing(sqlite3.connect(self.path, timeout=30)) as conn:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            found = conn.execute("PRAGMA user_version").fetchone()[0]
+        if app_id not in (0, APPLICATION_ID):
+            raise RuntimeError(f"{self.path} is not a partner-tui cache file")
+        return bool(app_id == APPLICATION_ID and found == SCHEMA_HASH)
 
     def _ensure_schema(self) -> None:
-        with self.engine.connect() as conn:
+        from partner_tui.core.cache_tables import PRIMARY_TABLES, CacheModel
+
+        engine = self._make_engine()
+        with engine.connect() as conn:
             found = conn.exec_driver_sql("PRAGMA user_version").scalar()
             app_id = conn.exec_driver_sql("PRAGMA application_id").scalar()
         if app_id not in (0, APPLICATION_ID):
             raise RuntimeError(f"{self.path} is not a partner-tui cache file")
         if found and found != SCHEMA_HASH:
             # Derived tables only: drop and resync. The outbox and meta stay.
-            with self.engine.begin() as conn:
+            with engine.begin() as conn:
                 for table in CacheModel.metadata.sorted_tables:
                     if table.name not in PRIMARY_TABLES:
                         conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table.name}"')
                         conn.exec_driver_sql(f'DROP TABLE IF EXISTS "stage_{table.name}"')
                 conn.exec_driver_sql("DELETE FROM meta WHERE key IN ('cursor', 'staging_cursor')")
-        CacheModel.metadata.create_all(self.engine)
+        CacheModel.metadata.create_all(engine)
         # In a committed transaction: a PRAGMA write left in an open one is rolled back.
-        with self.engine.begin() as conn:
+        with engine.begin() as conn:
             conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_HASH}")
+        self._engine = engine
 
     @contextmanager
     def write(self) -> Iterator[Any]:
@@ -233,22 +187,25 @@ class CacheDB:
         with self.engine.begin() as conn:
             yield conn
 
-    def raw(self) -> sqlite3.Connection:
-        """A plain read connection for the UI's hot paths (filtering, counting)."""
+    def raw(self, *, query_only: bool = True) -> sqlite3.Connection:
+        """A plain read connection for the UI's hot paths (filtering, counting). The
+        ``query_only`` guard costs a statement; the start-up read, one SELECT, goes without."""
         conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
-        conn.execute("PRAGMA query_only = ON")
+        if query_only:
+            conn.execute("PRAGMA query_only = ON")
         return conn
 
     def get_meta(self, key: str) -> str | None:
-        with self.engine.connect() as conn:
-            row = conn.exec_driver_sql("SELECT value FROM meta WHERE key = ?", (key,)).first()
+        with closing(self.raw()) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def is_empty(self) -> bool:
         return self.get_meta("cursor") is None
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()
 
 
 def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -261,7 +218,7 @@ def _pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def set_meta(conn: Connection, key: str, value: str) -> None:
+def set_meta(conn: "Connection", key: str, value: str) -> None:
     conn.exec_driver_sql(
         "INSERT INTO meta(key, value) VALUES (?, ?) "
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",

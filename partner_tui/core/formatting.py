@@ -1,7 +1,11 @@
 """Numbers, amounts, dates and ages for the screens, in bokmål (``nb``) or English (``en``).
 
-Babel formats the numbers (``1 234 567,89`` in nb with a no-break space as the group
-separator, ``1,234,567.89`` in en). Babel is imported lazily: it costs ~60 ms at start-up.
+Numbers look as Babel formats them (``1 234 567,89`` in nb with a no-break space as the group
+separator, ``1,234,567.89`` in en). For nb and en the patterns used here (``#,##0``,
+``#,##0.0``, ``#,##0.00``) are applied by :func:`_decimal` itself, exactly as Babel applies
+them (same rounding, same symbols; a test compares the two): importing Babel and loading its
+locale data costs ~80 ms, which the dashboard's first frame would otherwise wait for. Other
+languages go to Babel, imported lazily.
 """
 
 from __future__ import annotations
@@ -38,28 +42,48 @@ def _numbers() -> Any:
     return numbers
 
 
+# (group, decimal) symbols of nb_NO and en_GB in CLDR, as Babel has them
+_SYMBOLS = {"nb": (NBSP, ","), "en": (",", ".")}
+
+
+def _decimal(value: int | float | Decimal, places: int, language: str) -> str:
+    """``format_decimal(value, "#,##0" + ("." + "0" * places if places else ""), locale)`` of
+    Babel with its defaults (quantized, half-even), without Babel for nb and en."""
+    symbols = _SYMBOLS.get(language)
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    if symbols is None or not number.is_finite():
+        pattern = "#,##0" + ("." + "0" * places if places else "")
+        return str(_numbers().format_decimal(value, format=pattern, locale=locale_of(language)))
+    group, point = symbols
+    negative = number.is_signed()
+    rounded = abs(number).normalize().quantize(Decimal(10) ** -places)  # context: half-even
+    digits, _, fraction = f"{rounded:f}".partition(".")
+    grouped = digits[-3:]
+    digits = digits[:-3]
+    while digits:
+        grouped = digits[-3:] + group + grouped
+        digits = digits[:-3]
+    if places:
+        grouped += point + (fraction or "0").ljust(places, "0")
+    return ("-" if negative else "") + grouped
+
+
 def format_int(n: int, language: str = "nb") -> str:
     """``12 345`` (nb) / ``12,345`` (en)."""
-    return str(_numbers().format_decimal(int(n), format="#,##0", locale=locale_of(language)))
+    return _decimal(int(n), 0, language)
 
 
 def format_amount(ore: int, language: str = "nb", *, decimals: bool = True) -> str:
     """An amount in øre as kroner: ``1 234 567,89`` (nb) / ``1,234,567.89`` (en)."""
     kroner = Decimal(int(ore)).scaleb(-2)
-    pattern = "#,##0.00" if decimals else "#,##0"
-    return str(
-        _numbers().format_decimal(
-            kroner, format=pattern, locale=locale_of(language), decimal_quantization=True
-        )
-    )
+    return _decimal(kroner, 2 if decimals else 0, language)
 
 
 def format_percent(value: float | None, language: str = "nb", *, digits: int = 1) -> str:
     """``87,5 %`` (nb, no-break space) / ``87.5%`` (en); ``–`` when there is nothing to divide."""
     if value is None:
         return "–"
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    number = _numbers().format_decimal(value, format=pattern, locale=locale_of(language))
+    number = _decimal(value, digits, language)
     return f"{number}{NBSP}%" if language != "en" else f"{number}%"
 
 
@@ -75,12 +99,32 @@ def format_datetime(dt: datetime, language: str = "nb") -> str:
 
 
 _EN_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 )
 _NB_MONTHS = (
-    "januar", "februar", "mars", "april", "mai", "juni",
-    "juli", "august", "september", "oktober", "november", "desember",
+    "januar",
+    "februar",
+    "mars",
+    "april",
+    "mai",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "desember",
 )
 
 

@@ -313,7 +313,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "fig.salary": ("Utbetalt lønn", "Total salary paid"),
     "fig.salary_unit": ("kr", "NOK"),
     "fig.loading": ("…", "…"),
-    "loading.lists": ("Laster brukere og grupper …", "Loading users and groups …"),
     "clients.loading": ("Laster klientlisten …", "Loading the client list …"),
     # clients
     "clients.count": ("{n} av {m} klienter", "{n} of {m} clients"),

@@ -2,29 +2,45 @@
 
 The rows live in a *source* (``visible_count``, ``row_key(i)``, ``cells(i)``); the widget asks
 for the ~40 rows it shows and nothing else, so 10,000 rows cost what 40 do. Every cell is
-untrusted text and goes through :func:`partner_tui.core.safe_text.plain` (never markup).
+untrusted text: it goes through :func:`partner_tui.core.safe_text.clean` and is drawn as a plain
+segment (never parsed as markup).
 
 Selection is a set of row keys held by the widget; it survives filtering, so the status line
 can say "12 valgt (3 skjult av filter)".
+
+A filter keystroke must cost about what echoing it costs (DESIGN.md §8), so:
+
+- a drawn line is cached as a :class:`Strip` keyed by what it shows (its cells, selected,
+  cursor) for one *render context* (width, columns and their widths, the styles read once per
+  frame); any change of context empties the cache, and a change of data changes the key;
+- :meth:`source_changed` repaints only the lines whose key differs from what each line was last
+  drawn with (``_shown``), so rows that stay where they were are not sent again;
+- the row count changes the virtual size without a layout: a ScrollView keeps its own virtual
+  size, and only its scroll range and scrollbar depend on it (a scrollbar that appears or goes
+  still lays out, through Textual's ``show_vertical_scrollbar``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence, Set
+from collections.abc import Hashable, Sequence, Set
 from dataclasses import dataclass
-from typing import ClassVar, Literal, Protocol
+from math import ceil
+from typing import ClassVar, Literal, NamedTuple, Protocol
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.geometry import Size
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
-from partner_tui.core.safe_text import plain
+from partner_tui.core.safe_text import clean
 from partner_tui.widgets.keys import install_bindings
 
 
@@ -64,6 +80,35 @@ class EmptySource:
 
 MARK_SELECTED = "✓ "
 MARK_NONE = "  "
+
+
+def _thumb(bar: ScrollBar) -> tuple[int, int, int] | None:
+    """Where a vertical scrollbar draws its thumb: (bar height, first and last eighth of a
+    cell), or None without one. Textual's arithmetic (``ScrollBar._render_bar``,
+    ``ScrollBarRender.render_bar``); a test checks that equal thumbs draw equal bars."""
+    size = bar.size.height
+    virtual = ceil(bar.window_virtual_size)
+    window = ceil(bar.window_size if bar.window_size < bar.window_virtual_size else 0)
+    if not (window and size and virtual and size != virtual):
+        return None
+    thumb = max(1, window / (virtual / size))
+    position = (size - thumb) * (bar.position / (virtual - window))
+    start = int(position * 8)
+    return size, start, start + ceil(thumb * 8)
+
+
+class _Context(NamedTuple):
+    """Everything a drawn line depends on besides its own key (see ``_line_key``)."""
+
+    width: int
+    widths: tuple[int, ...]
+    columns: tuple[Column, ...]
+    selectable: bool
+    base: Style
+    header: Style
+    selected: Style
+    cursor: Style
+    empty: Style
 
 
 class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
@@ -160,6 +205,11 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.empty_text = empty_text
         self.selected: set[int] = set()
         self._widths: tuple[int, list[int]] = (-1, [])
+        self._frame: _Context | None = None  # read once per frame (``render_lines``)
+        self._strips: LRUCache[Hashable, Strip] = LRUCache(1024)
+        self._strips_context: _Context | None = None
+        self._shown: dict[int, Hashable] = {}  # screen line → the key it was last drawn with
+        self._posted_selection: tuple[int, int] | None = None
 
     # ---- data ---------------------------------------------------------------------------
 
@@ -170,15 +220,65 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
     def set_source(self, source: TableSource) -> None:
         self.source = source
         self.source_changed()
+        self.refresh()  # a new source may come with new columns: draw everything again
 
-    def source_changed(self, *, keep_key: int | None = None) -> None:
-        """The source's rows changed (filter, sort, reload): resize, clamp, repaint."""
+    def source_changed(self) -> None:
+        """The source's rows changed (filter, sort, reload): resize, clamp, repaint the lines
+        that now show something else."""
         count = self.row_count
-        self.virtual_size = Size(self.scrollable_content_region.width, count + 1)
+        self._set_virtual_height(count + 1)
         self.cursor = max(0, min(self.cursor, count - 1))
+        top = self.scroll_offset.y
         self._scroll_cursor_into_view()
-        self.refresh()
+        if self.scroll_offset.y != top:
+            self.refresh()
+        else:
+            self._refresh_changed_lines()
         self._post_selection()
+
+    def _set_virtual_height(self, height: int) -> None:
+        """Set the scrollable height (rows + header) the way a keystroke can afford.
+
+        Not ``self.virtual_size = size``, which lays out the whole screen: a ScrollView keeps
+        its own virtual size (a layout passes the old one in and it is ignored), and what
+        depends on it is updated here, as ``Widget._scroll_update`` does, except that the
+        scrollbar is repainted only when it looks different (32 lines of it cost more than the
+        rows that changed; with 10,000 rows its thumb rarely moves). A scrollbar that appears
+        or goes still lays out: ``show_vertical_scrollbar`` is a layout reactive.
+        """
+        size = Size(self.scrollable_content_region.width, height)
+        if size == self.virtual_size:
+            return
+        self.set_reactive(VirtualTable.virtual_size, size)
+        self._refresh_scrollbars()
+        if self.show_vertical_scrollbar and self.styles.scrollbar_size_vertical:
+            bar = self.vertical_scrollbar
+            before = _thumb(bar)
+            bar.set_reactive(ScrollBar.window_virtual_size, height)
+            window = self.container_size.height - self.scrollbar_size_horizontal
+            bar.set_reactive(ScrollBar.window_size, window)
+            if _thumb(bar) != before:
+                bar.refresh()
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
+
+    def _refresh_changed_lines(self) -> None:
+        """Repaint the lines whose key differs from the one they were drawn with."""
+        width, height = self.scrollable_content_region.size
+        if not width or not height:
+            return
+        shown = self._shown
+        context = self._structure()
+        top = int(self.scroll_offset.y)
+        dirty: list[Region] = []
+        for y in range(height):
+            if shown.get(y) != (context, self._line_key(y, top)):
+                if dirty and dirty[-1].bottom == y:
+                    last = dirty.pop()
+                    dirty.append(Region(0, last.y, width, last.height + 1))
+                else:
+                    dirty.append(Region(0, y, width, 1))
+        if dirty:
+            self.refresh(*dirty)
 
     @property
     def cursor_key(self) -> int | None:
@@ -198,7 +298,11 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._post_selection()
 
     def _post_selection(self) -> None:
-        self.post_message(self.SelectionChanged(self, len(self.selected), self.hidden_selected()))
+        """Tell the screen when the selection, or how much of it is hidden, has changed."""
+        counts = (len(self.selected), self.hidden_selected())
+        if counts != self._posted_selection:
+            self._posted_selection = counts
+            self.post_message(self.SelectionChanged(self, *counts))
 
     # ---- layout -------------------------------------------------------------------------
 
@@ -226,69 +330,117 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         return widths
 
     def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(self.scrollable_content_region.width, self.row_count + 1)
+        self._set_virtual_height(self.row_count + 1)
         self._scroll_cursor_into_view()
 
     # ---- rendering ----------------------------------------------------------------------
 
-    def _line_text(self, values: Sequence[str | Text], widths: list[int], mark: str) -> Text:
-        line = Text(no_wrap=True, end="")
-        if self.selectable:
-            line.append(mark)
+    def _line(self, values: Sequence[str | Text], widths: Sequence[int], mark: str) -> str:
+        """One line of the table as plain text: each cell cleaned, cut (…) or padded to its
+        column's width, one space after each column."""
+        parts = [mark] if self.selectable else []
         for col, width, value in zip(self.columns, widths, values, strict=False):
-            cell = value.copy() if isinstance(value, Text) else plain(value)
-            if cell.cell_len > width:
-                cell.truncate(width, overflow="ellipsis")
-            pad = width - cell.cell_len
-            if col.align == "right":
-                line.append(" " * pad)
-                line.append_text(cell)
+            text = clean(value.plain if isinstance(value, Text) else value)
+            size = cell_len(text)
+            if size > width:
+                parts.append(set_cell_size(text, width - 1) + "…" if width > 0 else "")
+            elif col.align == "right":
+                parts.append(" " * (width - size) + text)
             else:
-                line.append_text(cell)
-                line.append(" " * pad)
-            line.append(" ")
-        return line
+                parts.append(text + " " * (width - size))
+            parts.append(" ")
+        return "".join(parts)
 
-    def _header_values(self) -> list[Text]:
+    def _header_values(self) -> list[str]:
         values = []
         for col in self.columns:
             label = col.label
             if col.key == self.sort_column:
                 label += " ▼" if self.sort_descending else " ▲"
-            values.append(plain(label))
+            values.append(label)
         return values
 
-    def render_line(self, y: int) -> Strip:
+    def _structure(self) -> tuple[object, ...]:
+        """The part of the render context that is not a style (styles changing repaint all)."""
         width = self.scrollable_content_region.width
-        base = self.rich_style
-        widths = self._column_widths(width)
-        console = self.app.console
+        return (width, tuple(self._column_widths(width)), tuple(self.columns), self.selectable)
+
+    def _line_key(self, y: int, top: int) -> Hashable:
+        """What screen line ``y`` shows when the first row on screen is ``top``."""
         if y == 0:
-            style = base + self.get_component_rich_style("virtual-table--header")
-            text = self._line_text(self._header_values(), widths, MARK_NONE)
-            return self._strip(text, width, style, console)
-        index = int(self.scroll_offset.y) + y - 1
+            return ("header", self.sort_column, self.sort_descending)
+        index = top + y - 1
         count = self.row_count
         if index >= count:
             if count == 0 and y == 1 and self.empty_text:
-                style = base + self.get_component_rich_style("virtual-table--empty")
-                return self._strip(plain("  " + self.empty_text), width, style, console)
-            return Strip.blank(width, base)
-        key = self.source.row_key(index)
-        is_selected = key in self.selected
-        style = base
+                return ("empty", self.empty_text)
+            return ("blank",)
+        cells = self.source.cells(index)
+        if not isinstance(cells, tuple):
+            cells = tuple(cells)
+        return (cells, self.source.row_key(index) in self.selected, index == self.cursor)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._frame = None  # read the styles again, once, for this frame
+        return super().render_lines(crop)
+
+    def _render_context(self) -> _Context:
+        context = self._frame
+        if context is None:
+            width = self.scrollable_content_region.width
+            base = self.rich_style
+            style = self.get_component_rich_style
+            context = self._frame = _Context(
+                width,
+                tuple(self._column_widths(width)),
+                tuple(self.columns),
+                self.selectable,
+                base,
+                base + style("virtual-table--header"),
+                style("virtual-table--selected"),
+                style("virtual-table--cursor"),
+                base + style("virtual-table--empty"),
+            )
+            if context != self._strips_context:
+                self._strips.clear()
+                self._strips_context = context
+        return context
+
+    def render_line(self, y: int) -> Strip:
+        context = self._render_context()
+        key = self._line_key(y, int(self.scroll_offset.y))
+        self._shown[y] = (context[:4], key)
+        try:
+            strip = self._strips.get(key)
+        except TypeError:  # cells that are not hashable (rich Text): draw, don't cache
+            return self._draw(key, context)
+        if strip is None:
+            strip = self._strips[key] = self._draw(key, context)
+        return strip
+
+    def _draw(self, key: Hashable, context: _Context) -> Strip:
+        width, widths = context.width, context.widths
+        assert isinstance(key, tuple)
+        if key[0] == "header":
+            line = self._line(self._header_values(), widths, MARK_NONE)
+            return self._strip(line, width, context.header)
+        if key[0] == "empty":
+            return self._strip("  " + clean(self.empty_text), width, context.empty)
+        if key[0] == "blank":
+            return Strip.blank(width, context.base)
+        cells, is_selected, is_cursor = key
+        style = context.base
         if is_selected:
-            style += self.get_component_rich_style("virtual-table--selected")
-        if index == self.cursor:
-            style += self.get_component_rich_style("virtual-table--cursor")
+            style += context.selected
+        if is_cursor:
+            style += context.cursor
         mark = MARK_SELECTED if is_selected else MARK_NONE
-        text = self._line_text(self.source.cells(index), widths, mark)
-        return self._strip(text, width, style, console)
+        return self._strip(self._line(cells, widths, mark), width, style)
 
     @staticmethod
-    def _strip(text: Text, width: int, style: Style, console: object) -> Strip:
-        segments: list[Segment] = list(text.render(console, end=""))  # type: ignore[arg-type]
-        return Strip(segments).crop_extend(0, width, None).apply_style(style)
+    def _strip(line: str, width: int, style: Style) -> Strip:
+        """One segment: every cell of a line has the line's style (text is never markup)."""
+        return Strip([Segment(set_cell_size(line, width), style)], width)
 
     # ---- cursor and scrolling -----------------------------------------------------------
 
@@ -378,7 +530,7 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def set_sort(self, column: str, descending: bool) -> None:
         self.sort_column, self.sort_descending = column, descending
-        self.refresh_line(0)
+        self.refresh(Region(0, 0, self.size.width, 1))  # the header, wherever the rows are
         self.post_message(self.SortChanged(self, column, descending))
 
     def action_cycle_sort(self) -> None:
@@ -408,9 +560,9 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _column_at(self, x: int) -> str | None:
         pos = len(MARK_NONE) if self.selectable else 0
-        for col, width in zip(self.columns, self._column_widths(
-            self.scrollable_content_region.width
-        ), strict=True):
+        for col, width in zip(
+            self.columns, self._column_widths(self.scrollable_content_region.width), strict=True
+        ):
             if pos <= x < pos + width + 1:
                 return col.key
             pos += width + 1

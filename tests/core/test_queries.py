@@ -385,3 +385,85 @@ def test_filter_speed_at_10k_clients(tmp_path: Path) -> None:
     model.apply(sort=SortSpec("users", descending=True))
     print(f"first sort by users at 10k: {(time.perf_counter() - start) * 1000:.1f} ms")
     db.dispose()
+
+
+
+# ---- typing: results reused for narrowing and backspace -------------------------------------
+
+
+def test_typing_and_backspace_match_a_fresh_filter(tmp_path: Path) -> None:
+    """Each result is computed from an earlier one (narrowing) or taken back from the ones kept
+    for backspace; pickers, sort and caller changes in between must not reuse a stale one. Big
+    enough that both ways of searching run (few rows tested one by one, many by masks)."""
+    db = build_big_cache(tmp_path / "big.sqlite", n_clients=1500)
+    model = ClientListModel(db.raw(), caller_id=1)
+    fresh_conn = db.raw()
+    steps: list[tuple[str, dict[str, object], SortSpec]] = []
+    plain, name = {}, SortSpec()
+    typed = (
+        "b|br|bru|bruk|bruker 1|bruker 17|bruker 1|bruker |b||a|ac|acme|acme b|acme by|acme b"
+        "|acme|cme|cme øst|9|90|900|9000|900|90||  sør  |sør bygg|x|"
+    )
+    for text in typed.split("|"):
+        steps.append((text, plain, name))
+    steps += [
+        ("acme", {"group_id": 3}, name),
+        ("acme", {}, name),
+        ("acme b", {"altinn": True}, name),
+        ("acme b", {"altinn": True}, SortSpec("users", descending=True)),
+        ("acme by", {"altinn": True}, SortSpec("users", descending=True)),
+        ("acme", {}, SortSpec("orgnr")),
+        ("acme", {"user_id": 5}, SortSpec("orgnr")),
+        ("acme", {"role": "ansvarlig"}, SortSpec("orgnr")),
+        ("a", {}, name),
+    ]
+    for text, pickers, sort in steps:
+        flt = ClientFilter(text=text, **pickers)  # type: ignore[arg-type]
+        model.apply(flt, sort)
+        fresh = ClientListModel(fresh_conn, caller_id=1)
+        fresh.apply(flt, sort)
+        assert [model.row_id(i) for i in range(model.visible_count)] == [
+            fresh.row_id(i) for i in range(fresh.visible_count)
+        ], (text, pickers, sort)
+    model.caller_id = 2  # the role picker follows the caller
+    model.apply(ClientFilter(text="acme", role="ansvarlig"))
+    fresh = ClientListModel(fresh_conn, caller_id=2)
+    fresh.apply(ClientFilter(text="acme", role="ansvarlig"))
+    assert model.visible_ids() == fresh.visible_ids()
+    fresh_conn.close()
+    db.dispose()
+
+
+def test_search_follows_the_snapshot(db: CacheDB) -> None:
+    """An index belongs to one snapshot: a new snapshot (same size, other names) or an index
+    built in a worker thread for an old snapshot is never used for another."""
+    import threading
+
+    from partner_tui.core.queries import ClientListSnapshot
+
+    model = ClientListModel(db.raw())
+    model.apply(ClientFilter(text="acme"))
+    assert names(model) == ["Acme [/] AS", "Acme]0;PWNED Nord"]
+    old = model.snapshot
+    with db.write() as conn:
+        conn.exec_driver_sql(
+            "UPDATE client SET name = 'Omega AS', version = version + 1 WHERE id = 1"
+        )
+    conn2 = db.raw()
+    new = ClientListSnapshot.load(conn2)
+    conn2.close()
+    assert len(new.ids) == len(old.ids)
+    model.set_snapshot(new)
+    assert names(model) == ["Acme]0;PWNED Nord"]
+    model.apply(ClientFilter(text="omega"))
+    assert names(model) == ["Omega AS"]
+    # a worker preparing the index while the snapshot changes under it
+    model.set_snapshot(old)
+    worker = threading.Thread(target=model.prepare_search)
+    worker.start()
+    model.set_snapshot(new)
+    worker.join()
+    model.apply(ClientFilter(text="acme"))
+    assert names(model) == ["Acme]0;PWNED Nord"]
+    model.apply(ClientFilter(text="omega"))
+    assert names(model) == ["Omega AS"]

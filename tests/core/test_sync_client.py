@@ -1,18 +1,23 @@
 """The client's sync against the real API on a loopback port, with injected faults."""
 
+import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from partner_api.app import create_app
 from partner_api.db import Database
 from partner_api.local_server import LocalServer
-from partner_api.models import AccessGrant, Client, SyncState
+from partner_api.models import AccessGrant, Client, ClientMonth, SyncState, User
+from partner_api.wire import ROW_MODELS
 from partner_tui.core.api_client import ApiClient, ApiError, ApiUnreachable
-from partner_tui.core.cache import CacheDB
+from partner_tui.core.cache import KIND_TABLES, CacheDB
 from partner_tui.core.sync import Syncer
+from tests.api.test_sync_feed import _every_kind, _expected_rows
 from tests.conftest import ORGNRS, Tenant, make_tenant
 
 
@@ -292,3 +297,184 @@ def test_an_address_that_is_not_an_api_is_named_as_such(tmp_path) -> None:  # ty
     detail = caught.value.problem.detail or ""
     assert "is this the address of a partner-api server?" in detail
     assert "<html" not in detail.lower()
+
+
+def cached_rows(cache: CacheDB) -> dict[tuple[str, int], dict[str, Any]]:
+    """Every synced row in the cache, as the feed's ``data`` (booleans as SQLite keeps them)."""
+    conn = sqlite3.connect(cache.path)
+    rows = {}
+    for kind, table in KIND_TABLES.items():
+        fields = list(ROW_MODELS[kind].model_fields)
+        names = ", ".join(f'"{f}"' for f in fields)
+        for row in conn.execute(f'SELECT {names} FROM "{table.__tablename__}"'):
+            rows[(kind, row[fields.index("id")])] = dict(zip(fields, row, strict=True))
+    conn.close()
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("page_limit", "prefetch"), [(1, True), (3, False), (3, True), (2000, True)]
+)
+def test_the_cache_holds_exactly_the_server_rows(served, tmp_path, page_limit, prefetch) -> None:  # type: ignore[no-untyped-def]
+    """A full sync and then an incremental one (deletes, an id used again in one transaction)
+    leave every kind's rows in the cache equal to the server's, whatever the page size."""
+    url, tenant, db = served
+    _every_kind(db, tenant)
+    cache = CacheDB(tmp_path / "c.sqlite")
+    with ApiClient(url, tenant.token) as api:
+        syncer = Syncer(api, cache, page_limit=page_limit, prefetch=prefetch)
+        first = syncer.sync()
+        assert first.full
+        assert cached_rows(cache) == _expected_rows(db, tenant.partner_id)
+        # The staged tables took the live ones' place with the same columns and indexes.
+        assert schema_of(cache) == schema_of(CacheDB(tmp_path / "empty.sqlite"))
+        with db.transaction() as s:
+            grant = s.get(AccessGrant, 2)
+            assert grant is not None
+            reused = (grant.id, grant.user_id)
+            s.delete(grant)
+            s.flush()
+            s.add(
+                AccessGrant(
+                    id=reused[0],
+                    partner_id=tenant.partner_id,
+                    user_id=tenant.admin_id,
+                    client_id=tenant.client_ids[5],
+                    role="ansvarlig",
+                )
+            )
+            s.delete(s.get(AccessGrant, 4))
+            for month in s.execute(select(ClientMonth)).scalars():
+                month.claims += 7
+            s.get(User, tenant.staff_id).name = "Ny «ansatt»"  # type: ignore[union-attr]
+        second = syncer.sync()
+    assert not second.full
+    assert cached_rows(cache) == _expected_rows(db, tenant.partner_id)
+
+
+def schema_of(cache: CacheDB) -> dict[str, Any]:
+    """Each table's columns and its indexes (name, columns, unique), whatever the DDL's quoting."""
+    conn = sqlite3.connect(cache.path)
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    schema = {
+        t: (
+            conn.execute(f'PRAGMA table_info("{t}")').fetchall(),
+            sorted(
+                (name, unique, [c[2] for c in conn.execute(f'PRAGMA index_info("{name}")')])
+                for _, name, unique, *_ in conn.execute(f'PRAGMA index_list("{t}")')
+            ),
+        )
+        for t in tables
+    }
+    conn.close()
+    return schema
+
+
+class CorruptingTransport(httpx.HTTPTransport):
+    """Hands back the ``on``-th sync-feed body (1-based) changed by ``corrupt``."""
+
+    def __init__(self, on: int, corrupt: Callable[[bytes], bytes]) -> None:
+        super().__init__()
+        self.on = on
+        self.corrupt = corrupt
+        self.feed_calls = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.url.path == "/v1/sync/changes":
+            self.feed_calls += 1
+            if self.feed_calls == self.on:
+                body = self.corrupt(response.read())
+                headers = {"content-type": response.headers["content-type"]}
+                return httpx.Response(response.status_code, headers=headers, content=body)
+        return response
+
+
+def _edit(change: Callable[[dict[str, Any]], None]) -> Callable[[bytes], bytes]:
+    def corrupt(body: bytes) -> bytes:
+        page = json.loads(body)
+        change(page)
+        return json.dumps(page).encode()
+
+    return corrupt
+
+
+def _first(field: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda page: page["changes"][0].__setitem__(field, value)
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda body: body[: len(body) // 2],
+        lambda body: b"[]",
+        _edit(lambda page: page.__setitem__("changes", {})),
+        _edit(lambda page: page.pop("next_cursor")),
+        _edit(lambda page: page.__setitem__("has_more", "yes")),
+        _edit(_first("op", "merge")),
+        _edit(_first("version", "7")),
+        _edit(_first("kind", ["client"])),
+        _edit(_first("data", [1, 2])),
+        _edit(lambda page: page["changes"][0].pop("data")),
+        _edit(lambda page: page["changes"][0].update(op="delete", id=None)),
+        _edit(lambda page: page["changes"][0]["data"].pop("id")),
+    ],
+    ids=[
+        "truncated",
+        "not-an-object",
+        "changes-not-a-list",
+        "no-cursor",
+        "has-more-not-bool",
+        "unknown-op",
+        "version-not-int",
+        "kind-not-str",
+        "data-not-object",
+        "upsert-without-data",
+        "delete-without-id",
+        "upsert-without-id",
+    ],
+)
+def test_a_malformed_page_is_an_error_and_applies_nothing(served, tmp_path, corrupt) -> None:  # type: ignore[no-untyped-def]
+    url, tenant, _ = served
+    cache = CacheDB(tmp_path / "c.sqlite")
+    with ApiClient(url, tenant.token, transport=CorruptingTransport(3, corrupt)) as api:
+        syncer = Syncer(api, cache, page_limit=2)
+        with pytest.raises(ApiError) as caught:
+            syncer.sync()
+    assert caught.value.status == 502
+    assert "the sync feed sent a body we cannot read" in (caught.value.problem.detail or "")
+    assert cache.get_meta("cursor") is None
+    assert staged(cache) == 4  # the two pages before it, each with its cursor; none of it
+    with ApiClient(url, tenant.token) as api:
+        assert Syncer(api, cache, page_limit=2).sync().full
+    assert cache_rows(cache) == cache_rows(fresh_cache_like(url, tenant.token, tmp_path, "ref"))
+
+
+def staged(cache: CacheDB) -> int:
+    conn = sqlite3.connect(cache.path)
+    names = [
+        r[0]
+        for r in conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'stage_%'")
+        if not r[0].startswith("stage_sqlite")
+    ]
+    total = sum(conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names)
+    conn.close()
+    return int(total)
+
+
+@pytest.mark.parametrize("fail_on", [2, 4])
+def test_a_failed_read_ahead_keeps_every_page_before_it(served, tmp_path, fail_on) -> None:  # type: ignore[no-untyped-def]
+    """The next page is fetched while this one is written: when that fetch fails, every page
+    before it is in the cache with its cursor, and the next sync goes on from there."""
+    url, tenant, _ = served
+    cache = CacheDB(tmp_path / "c.sqlite")
+    transport = FaultyTransport({fail_on})
+    with ApiClient(url, tenant.token, transport=transport) as api:
+        syncer = Syncer(api, cache, page_limit=2)
+        with pytest.raises(ApiUnreachable):
+            syncer.sync()
+        assert staged(cache) == 2 * (fail_on - 1)
+        assert transport.feed_calls == fail_on  # and no further read ahead of the failure
+        report = syncer.sync()
+    assert report.full and report.reason == "first sync"
+    assert cache_rows(cache) == cache_rows(fresh_cache_like(url, tenant.token, tmp_path, "ref"))

@@ -4,9 +4,13 @@ names, selection in the status line, help, offline and sync states."""
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -17,6 +21,7 @@ from partner_api.wire import DashboardFigures
 from partner_tui.app import PartnerApp
 from partner_tui.core.cache import CacheDB, set_meta
 from partner_tui.core.formatting import format_amount, format_int, format_percent
+from partner_tui.core.queries import LoadCancelled
 from partner_tui.screens.clients import ClientsScreen
 from partner_tui.screens.dashboard import DashboardScreen
 from partner_tui.screens.help import HelpScreen
@@ -40,6 +45,7 @@ NBSP = "\u00a0"
 
 # ---- helpers ---------------------------------------------------------------------------------
 
+
 async def settle(pilot: Pilot[None]) -> None:
     """Wait until workers are done and their messages are handled (no fixed sleeps)."""
     for _ in range(4):
@@ -62,13 +68,17 @@ def card(app: PartnerApp, name: str) -> FigureCard:
     return app.screen.query_one(f"#fig-{name}", FigureCard)
 
 
-DEADLINES = {"2026-09": date(2026, 10, 5), "2026-10": date(2026, 11, 5),
-             "2026-11": date(2026, 12, 7)}
+DEADLINES = {
+    "2026-09": date(2026, 10, 5),
+    "2026-10": date(2026, 11, 5),
+    "2026-11": date(2026, 12, 7),
+}
 PREVIOUS = {"2026-10": "2026-09", "2026-11": "2026-10", "2026-12": "2026-11"}
 
 
-def expected(month: str, *, group: int | None = None, user: int | None = None,
-             today: date = TODAY) -> DashboardFigures:
+def expected(
+    month: str, *, group: int | None = None, user: int | None = None, today: date = TODAY
+) -> DashboardFigures:
     """The figures by hand over the fixture rows (independent of the app's SQL)."""
     ids = {c[0] for c in CLIENTS}
     if group is not None:
@@ -81,9 +91,12 @@ def expected(month: str, *, group: int | None = None, user: int | None = None,
     rejected = sum(1 for m in MONTHS if m[1] == prev and m[0] in ids and m[9] == "avvist")
     reported = {m[0] for m in MONTHS if m[1] == prev and m[9] is not None}
     return DashboardFigures(
-        month=month, payroll_clients=len(payroll),
-        active_employees=sum(m[2] for m in rows), payslips_sent=sum(m[3] for m in rows),
-        claims=sum(m[4] for m in rows), absences=sum(m[5] for m in rows),
+        month=month,
+        payroll_clients=len(payroll),
+        active_employees=sum(m[2] for m in rows),
+        payslips_sent=sum(m[3] for m in rows),
+        claims=sum(m[4] for m in rows),
+        absences=sum(m[5] for m in rows),
         automation_auto_steps=sum(m[6] for m in rows),
         automation_total_steps=sum(m[7] for m in rows),
         amelding_rejected_last_month=rejected,
@@ -106,6 +119,7 @@ def assert_cards_show(app: PartnerApp, f: DashboardFigures) -> None:
 
 
 # ---- dashboard -------------------------------------------------------------------------------
+
 
 async def test_dashboard_shows_the_figures(cache: CacheDB) -> None:
     app = PartnerApp(cache, today=TODAY)
@@ -169,6 +183,7 @@ async def test_group_and_accountant_filters_change_the_figures(cache: CacheDB) -
 
 
 # ---- clients ---------------------------------------------------------------------------------
+
 
 async def open_clients(pilot: Pilot[None]) -> PartnerApp:
     await settle(pilot)
@@ -299,8 +314,9 @@ async def test_help_lists_the_keys_of_the_screen(cache: CacheDB) -> None:
 
 # ---- offline, empty, sync --------------------------------------------------------------------
 
+
 @pytest.fixture()
-def oslo_tz(monkeypatch: pytest.MonkeyPatch) -> None:
+def oslo_tz(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("TZ", "Europe/Oslo")
     time.tzset()
     yield
@@ -312,8 +328,9 @@ async def test_offline_with_empty_cache_says_what_to_do(empty_cache: CacheDB) ->
     app = PartnerApp(empty_cache, today=TODAY, offline_reason="--offline")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        message = ("Ingen lokale data ennå. Kjør `partner-tui demo` eller "
-                   "`partner-tui sync --api URL`.")
+        message = (
+            "Ingen lokale data ennå. Kjør `partner-tui demo` eller `partner-tui sync --api URL`."
+        )
         assert message in screen_text(app).replace("\n", " ") or message in " ".join(
             line.strip() for line in screen_text(app).splitlines()
         )
@@ -353,10 +370,11 @@ async def test_sync_fills_an_empty_cache(empty_cache: CacheDB) -> None:
 @pytest.mark.parametrize(
     ("error", "shown"),
     [
-        (ApiError("Tokenet er utløpt [/] [@click=app.quit]"),
-         "Synkronisering feilet: Tokenet er utløpt [/] [@click=app.quit]"),
-        (ApiUnreachable("connection refused"),
-         "Får ikke kontakt med serveren: connection refused"),
+        (
+            ApiError("Tokenet er utløpt [/] [@click=app.quit]"),
+            "Synkronisering feilet: Tokenet er utløpt [/] [@click=app.quit]",
+        ),
+        (ApiUnreachable("connection refused"), "Får ikke kontakt med serveren: connection refused"),
     ],
 )
 async def test_sync_failure_goes_offline_with_a_message(
@@ -386,6 +404,7 @@ async def test_english(cache: CacheDB) -> None:
 
 
 # ---- a big list: only the visible rows are drawn ------------------------------------------
+
 
 async def test_virtual_table_navigation_over_many_rows(tmp_path: Path) -> None:
     db = CacheDB(tmp_path / "big.sqlite")
@@ -429,3 +448,175 @@ async def test_stepping_back_stops_at_the_first_month_with_data(cache: CacheDB) 
         await settle(pilot)
         assert app.screen.month == first  # type: ignore[attr-defined]
         assert_cards_show(app, expected(first))
+
+
+# ---- staged start: the figures first, the client list in the background ---------------------
+
+
+async def wait_until(pilot: Pilot[None], ready: Callable[[], bool], timeout: float = 30) -> None:
+    """Poll (no settle: it would wait for a deliberately held worker)."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.01)
+
+
+@pytest.fixture()
+def held_lists(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """Holds the app's background build of the client list until the event is set."""
+    import partner_tui.app as app_module
+
+    release = threading.Event()
+    real = app_module.read_lists
+
+    def held(conn: Any, should_stop: Callable[[], bool] | None = None) -> Any:
+        while not release.wait(0.01):
+            if should_stop is not None and should_stop():
+                raise LoadCancelled
+        return real(conn, should_stop)
+
+    monkeypatch.setattr(app_module, "read_lists", held)
+    yield release
+    release.set()
+
+
+async def test_the_figures_come_before_the_client_list(
+    cache: CacheDB, held_lists: threading.Event
+) -> None:
+    app = PartnerApp(cache, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: getattr(app.screen, "figures", None) is not None)
+        assert not app.loaded  # the client list is still being built
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen) and screen.figures is not None
+        f = expected("2026-11")
+        assert DashboardFigures(**asdict(screen.figures)) == f  # every field, exactly
+        await pilot.pause()
+        assert_cards_show(app, f)
+        assert "2 ventende endringer" in status_text(app)  # the start facts are in
+        await pilot.press("f")  # the pickers read users and groups on the spot
+        await wait_until(pilot, lambda: bool(app.screen.query("#pick-group")))
+        app.screen.query_one("#pick-group", Select).value = 10
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        await wait_until(pilot, lambda: card(app, "payroll_clients").value == "2")
+        assert_cards_show(app, expected("2026-11", group=10))
+        assert "Gruppe: Utbetaling 20." in screen_text(app)
+        await pilot.press("escape")  # clears the filter again
+        await wait_until(pilot, lambda: card(app, "payroll_clients").value == "4")
+        await pilot.press("2")
+        await wait_until(pilot, lambda: isinstance(app.screen, ClientsScreen))
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Laster klientlisten …" in text
+        assert "klienter" not in text  # no count (0 of 0 would be wrong) and no "none match"
+        assert "Ingen klienter" not in text
+        await pilot.press("slash", *"acme")  # typed while the list loads: applied when it is in
+        await pilot.pause()
+        assert "Laster klientlisten …" in screen_text(app)
+        held_lists.set()
+        await settle(pilot)
+        assert app.loaded
+        text = screen_text(app)
+        assert "2 av 6 klienter" in text and "Laster" not in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "6 av 6 klienter" in screen_text(app)
+        await pilot.press("1")
+        await settle(pilot)
+        assert_cards_show(app, f)
+
+
+async def test_a_role_filter_without_an_accountant_uses_the_caller(
+    cache: CacheDB,
+) -> None:
+    app = PartnerApp(cache, today=TODAY, caller_id=2)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert_cards_show(app, expected("2026-11"))  # no filter: the caller does not matter
+        await pilot.press("f")
+        await pilot.pause()
+        app.screen.query_one("#pick-role", Select).value = "ansvarlig"
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        # role without an accountant: the caller's own (user 2 is ansvarlig for client 2)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen) and screen.figures is not None
+        assert screen.figures.payroll_clients == 1
+
+
+async def test_quitting_while_the_client_list_loads_does_not_wait_for_it(
+    cache: CacheDB, held_lists: threading.Event
+) -> None:
+    app = PartnerApp(cache, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: any(w.group == "load" for w in app.workers))
+        started = time.monotonic()
+        app.exit()
+    assert time.monotonic() - started < 5
+    assert not app.loaded
+
+
+def test_a_cancelled_list_load_stops_early(tmp_path: Path) -> None:
+    from contextlib import closing
+
+    from partner_tui.core.loading import read_lists
+
+    db = CacheDB(tmp_path / "big.sqlite")
+    with db.write() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO client (id, version, orgnr, name, payroll_enabled, uses_partner_altinn,"
+            " status) VALUES (?, 1, ?, ?, 1, 0, 'active')",
+            [(i, f"{900000000 + i}", f"Klient {i}") for i in range(1, 3001)],
+        )
+    polls: list[int] = []
+
+    def stop_after_a_few() -> bool:
+        polls.append(1)
+        return len(polls) > 3
+
+    with closing(db.raw()) as conn:
+        with pytest.raises(LoadCancelled):
+            read_lists(conn, stop_after_a_few)
+        assert len(read_lists(conn).snapshot.ids) == 3000  # the connection still works
+    db.dispose()
+
+
+async def test_an_older_read_never_replaces_a_newer_one(cache: CacheDB) -> None:
+    from partner_tui.app import load_data
+
+    app = PartnerApp(cache, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        older = load_data(cache)
+        with cache.write() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO client (id, version, orgnr, name, payroll_enabled,"
+                " uses_partner_altinn, status) VALUES (7, 9, '910000007', 'Ny AS', 1, 0, 'active')"
+            )
+        app._apply_data(load_data(cache))
+        app._apply_data(older)  # e.g. a background load that finished after a sync's reload
+        assert app.client_model.total == 7
+        await settle(pilot)
+        assert app.client_model.total == 7
+
+
+async def test_the_sync_at_start_waits_for_the_first_figures(cache: CacheDB) -> None:
+    seen: list[bool] = []
+
+    class Watching(FakeSyncer):
+        def sync(self) -> Any:
+            screen = app.screen
+            seen.append(isinstance(screen, DashboardScreen) and screen.figures is not None)
+            return super().sync()
+
+    app = PartnerApp(cache, Watching(cache), today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert seen == [True]
+        assert "tilkoblet" in status_text(app)
+        assert_cards_show(app, expected("2026-11"))
+        await pilot.press("2")
+        await settle(pilot)
+        assert "6 av 6 klienter" in screen_text(app)

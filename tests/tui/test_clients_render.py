@@ -1,0 +1,285 @@
+"""The Clients screen's table as drawn: incremental drawing (cached lines, only changed lines
+repainted, the scrollbar only when its thumb moves) must equal a full redraw after every kind
+of change; cells fit their columns; the search field scrolls long text."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import Input
+from textual.worker import WorkerCancelled
+
+from partner_tui.app import PartnerApp
+from partner_tui.core.cache import CacheDB
+from partner_tui.screens.clients import ClientsScreen
+from partner_tui.widgets.virtual_table import VirtualTable
+from tests.tui.conftest import TODAY, FakeReport, FakeSyncer, fill_cache
+
+SIZE = (120, 40)
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    for _ in range(4):
+        with contextlib.suppress(WorkerCancelled):
+            await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def screen_text(app: PartnerApp) -> str:
+    strips = app.screen._compositor.render_strips()
+    return "\n".join("".join(seg.text for seg in strip) for strip in strips)
+
+
+async def open_clients(pilot: Pilot[None]) -> PartnerApp:
+    await settle(pilot)
+    await pilot.press("2")
+    await settle(pilot)
+    app = pilot.app
+    assert isinstance(app, PartnerApp) and isinstance(app.screen, ClientsScreen)
+    return app
+
+
+WORDS_NB = ["Bakeri", "Bergen", "Rør", "Ærlig", "Øst", "Åsen", "Fjord", "Nord", "Sør", "Vest"]
+
+
+def fill_many(db: CacheDB, n: int = 400) -> None:
+    """The fixture rows plus ``n`` clients with groups and grants, Norwegian letters, names
+    too long for their column and double-width characters."""
+    fill_cache(db)
+    rows, members, grants = [], [], []
+    for k in range(n):
+        cid = 100 + k
+        name = f"{WORDS_NB[k % 10]} {WORDS_NB[k * 7 % 10]} {k:03d} AS"
+        if k % 37 == 0:
+            name += " Holding og Eiendom med et svært langt navn som må kuttes"
+        if k % 41 == 0:
+            name = f"客户公司 {k} 株式会社 有限公司"
+        rows.append(
+            (
+                cid,
+                f"{920000000 + k * 7919 % 100000:09d}",
+                name,
+                k % 3 != 0,
+                "archived" if k % 29 == 0 else "active",
+                k % 4 == 0,
+            )
+        )
+        members.append((10 + k % 2, cid))
+        grants.append((1 + k % 3, cid, "ansvarlig"))
+        if k % 2:
+            grants.append((1 + (k + 1) % 3, cid, "medarbeider"))
+    with db.write() as conn:
+        ex = conn.exec_driver_sql
+        ex(
+            "INSERT INTO client (id, version, orgnr, name, payroll_enabled, payout_day,"
+            " uses_partner_altinn, status) VALUES (?, 1, ?, ?, ?, 20, ?, ?)",
+            [(c, o, nm, p, a, s) for c, o, nm, p, s, a in rows],
+        )
+        ex(
+            "INSERT INTO client_group_member (id, version, group_id, client_id)"
+            " VALUES (?, 1, ?, ?)",
+            [(1000 + i, g, c) for i, (g, c) in enumerate(members)],
+        )
+        ex(
+            "INSERT INTO access_grant (id, version, user_id, client_id, access_level, role,"
+            " role_source) VALUES (?, 1, ?, ?, 'full', ?, 'auto')",
+            [(1000 + i, u, c, r) for i, (u, c, r) in enumerate(grants)],
+        )
+
+
+def painted(app: PartnerApp) -> list[list[tuple[str, object]]]:
+    """Every line of the screen as (text, style) runs: what the terminal has been sent."""
+    strips = app.screen._compositor.render_strips()
+    return [[(seg.text, seg.style) for seg in strip.simplify()] for strip in strips]
+
+
+async def redrawn(pilot: Pilot[None], app: PartnerApp) -> list[list[tuple[str, object]]]:
+    """The screen drawn again from nothing: no cached strips, every widget repainted."""
+    table = app.screen.query_one(VirtualTable)
+    table._strips.clear()
+    table._shown.clear()
+    for widget in app.screen.query("*"):
+        widget.refresh()
+    if table.show_vertical_scrollbar:
+        table.vertical_scrollbar.refresh()
+    await pilot.pause()
+    return painted(app)
+
+
+def style_at(line: list[tuple[str, object]], x: int) -> object:
+    for text, style in line:
+        if x < len(text):
+            return style
+        x -= len(text)
+    raise IndexError(x)
+
+
+def check_rows(app: PartnerApp) -> None:
+    """What the table must show, whatever draws it: each row on screen in the model's order,
+    ✓ on the selected ones, the cursor row in its own colours."""
+    table = app.screen.query_one(VirtualTable)
+    x, y, _width, height = table.region
+    text = screen_text(app).splitlines()
+    lines = painted(app)
+    top = int(table.scroll_offset.y)
+    cursor_bg, other_bg = set(), set()
+    for row in range(top, min(table.row_count, top + height - 1)):
+        line_y = y + 1 + row - top
+        orgnr = table.source.cells(row)[0]
+        assert text[line_y][x + 2 : x + 2 + len(orgnr)] == orgnr, (row, text[line_y])
+        selected = table.source.row_key(row) in table.selected
+        assert text[line_y][x : x + 2] == ("✓ " if selected else "  "), (row, text[line_y])
+        bg = getattr(style_at(lines[line_y], x + 3), "bgcolor", None)
+        (cursor_bg if row == table.cursor else other_bg).add(bg)
+    assert not cursor_bg & other_bg, (cursor_bg, other_bg)
+
+
+class RenamingSyncer(FakeSyncer):
+    """A sync that renames a client on screen and selects none of the old names."""
+
+    def sync(self) -> FakeReport:
+        report = super().sync()
+        with self.cache.write() as conn:
+            conn.exec_driver_sql(
+                "UPDATE client SET name = ?, version = version + 1 WHERE id IN (100, 101)",
+                (f"Omdøpt [b]{self.calls}[/b] AS",),
+            )
+        return report
+
+
+async def test_incremental_table_drawing_equals_a_full_redraw(tmp_path: Path) -> None:
+    db = CacheDB(tmp_path / "many.sqlite")
+    fill_many(db)
+    app = PartnerApp(db, RenamingSyncer(db), today=TODAY)
+    steps: list[tuple[str, list[str]]] = [
+        ("search", ["slash", "b"]),
+        ("narrow", ["e", "r"]),
+        ("widen", ["backspace"]),
+        ("no match", [*"zzq"]),
+        ("back", ["backspace"] * 3),
+        ("two words", ["space", *"rør"]),
+        ("clear", ["escape"]),
+        ("æøå", ["slash", "ø"]),
+        ("to table", ["enter"]),
+        ("select", ["space", "space"]),
+        ("cursor", ["j", "j", "k"]),
+        ("filter keeps selection", ["slash", "s", "enter"]),
+        ("select all", ["a"]),
+        ("unfilter", ["escape"]),
+        ("sort", ["s"]),
+        ("reverse", ["S"]),
+        ("sort by name", ["s", "s", "s", "s", "s"]),
+        ("bottom", ["G"]),
+        ("page up", ["pageup"]),
+        ("top", ["g"]),
+        ("search again", ["slash", "a", "enter"]),
+        ("sync (renames rows on screen)", ["r"]),
+        ("backspace after sync", ["slash", "backspace"]),
+    ]
+    async with app.run_test(size=SIZE) as pilot:
+        app = await open_clients(pilot)
+        table = app.screen.query_one(VirtualTable)
+        for label, keys in steps:
+            await pilot.press(*keys)
+            await settle(pilot)
+            now = painted(app)
+            check_rows(app)
+            assert now == await redrawn(pilot, app), label
+        assert "Omdøpt [b]2[/b] AS" in screen_text(app)  # the sync's rename is on screen
+        for size in ((100, 30), (140, 45), SIZE):
+            await pilot.resize_terminal(*size)
+            await settle(pilot)
+            assert painted(app) == await redrawn(pilot, app), size
+            await pilot.press("slash", "e")
+            await settle(pilot)
+            assert painted(app) == await redrawn(pilot, app), (size, "typed")
+        assert table.row_count == app.client_model.visible_count
+    db.dispose()
+
+
+async def test_table_lines_fit_their_columns(tmp_path: Path) -> None:
+    """Cut (…) and padded cells have exactly their column's width, double-width characters
+    included: every column starts in the same cell on every line."""
+    from rich.cells import cell_len
+
+    db = CacheDB(tmp_path / "many.sqlite")
+    fill_many(db)
+    app = PartnerApp(db, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await open_clients(pilot)
+        table = app.screen.query_one(VirtualTable)
+        starts: set[tuple[int, int]] = set()
+        for query in ("客户", "holding", "rør"):
+            await pilot.press("slash", *query)
+            await settle(pilot)
+            lines = screen_text(app).splitlines()
+            shown = min(table.row_count, table.region.height - 1)
+            assert shown > 1, query
+            for i in range(shown):
+                orgnr, name, groups, _altinn, _users = table.source.cells(i)
+                line = next(line for line in lines if orgnr in line)
+                assert cell_len(line) == SIZE[0], line
+                group = line.index(groups[:8])
+                starts.add((cell_len(line[: line.index(orgnr)]), cell_len(line[:group])))
+                head = name[:4]
+                assert head in line, (name, line)
+                if cell_len(name) > 40:
+                    assert "…" in line, line
+            await pilot.press("escape")
+        assert len(starts) == 1, starts
+    db.dispose()
+
+
+async def test_search_field_keeps_long_text_in_view(cache: CacheDB) -> None:
+    app = PartnerApp(cache, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await open_clients(pilot)
+        text = "abcdefghij" * 14 + "XYZ"
+        await pilot.press("slash", *text)
+        await settle(pilot)
+        search = app.screen.query_one("#clients-search", Input)
+        assert search.value == text
+        line = screen_text(app).splitlines()[search.region.y]
+        assert "XYZ" in line  # scrolled to the end of what was typed
+        assert search.cursor_screen_offset.x <= search.region.right  # as a plain Input has it
+        await pilot.press("home")
+        await settle(pilot)
+        assert "abcdefghij" in screen_text(app).splitlines()[search.region.y]
+        assert "0 av 6 klienter" in screen_text(app)
+
+
+def test_scrollbar_thumb_arithmetic_matches_textual() -> None:
+    """The table repaints its scrollbar only when ``_thumb`` changes: equal thumbs must draw
+    equal bars (Textual's own drawing)."""
+    import random
+    from types import SimpleNamespace
+
+    from textual.scrollbar import ScrollBarRender
+
+    from partner_tui.widgets.virtual_table import _thumb
+
+    def drawn(size: int, virtual: int, window: int, position: float) -> list[tuple[str, object]]:
+        w = window if window < virtual else 0
+        bar = ScrollBarRender.render_bar(
+            size=size, virtual_size=virtual, window_size=w, position=position, vertical=True
+        )
+        return [(s.text, s.style) for s in bar.segments]
+
+    rnd = random.Random(5)
+    seen: dict[object, list[tuple[str, object]]] = {}
+    for _ in range(4000):
+        size = rnd.choice([5, 20, 32, 37])
+        virtual = rnd.choice([rnd.randint(1, 80), rnd.randint(1, 12000)])
+        window = rnd.choice([size, size - 1, rnd.randint(0, 60)])
+        position = int(rnd.uniform(0, max(0, virtual - window)) * 8) / 8
+        bar = SimpleNamespace(
+            size=SimpleNamespace(height=size),
+            window_virtual_size=virtual,
+            window_size=window,
+            position=position,
+        )
+        key = _thumb(bar)  # type: ignore[arg-type]
+        look = drawn(size, virtual, window, position)
+        assert seen.setdefault((size, key), look) == look, (size, virtual, window, position)
