@@ -138,7 +138,8 @@ BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("preview.back", "escape", "back", "Tilbake", "Back"),
     BindingSpec("results.retry", "R", "retry", "Prøv feilede igjen", "Retry failed"),
     BindingSpec("results.close", "escape,enter", "back", "Lukk", "Close"),
-    BindingSpec("confirm.yes", "y,j,enter", "yes", "Ja", "Yes"),
+    # not enter: the preview's Enter opens this box, so a double Enter would apply the change
+    BindingSpec("confirm.yes", "y,j", "yes", "Ja", "Yes"),
     BindingSpec("confirm.no", "escape", "no", "Nei", "No"),
     BindingSpec("pending.dismiss", "d", "dismiss_item", "Fjern avvist", "Dismiss rejected"),
     BindingSpec("pending.push", "p", "push", "Send nå", "Push now"),

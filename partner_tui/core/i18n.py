@@ -184,7 +184,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "bulk.hint": ("enter bekrefter, esc avbryter", "enter confirms, esc cancels"),
     "bulk.confirm": ("Utfør «{summary}»?\n{totals}", "Apply “{summary}”?\n{totals}"),
-    "confirm.hint": ("enter / y: ja  ·  esc: nei", "enter / y: yes  ·  esc: no"),
+    "confirm.hint": ("y / j: ja  ·  esc: nei", "y: yes  ·  esc: no"),
     "bulk.applying": ("Utfører {n} endringer …", "Applying {n} changes …"),
     "bulk.progress": ("Utført {done} av {total} …", "Done {done} of {total} …"),
     "bulk.results_title": ("Resultat: {summary}", "Results: {summary}"),

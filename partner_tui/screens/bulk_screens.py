@@ -89,6 +89,7 @@ class PickModal(ModalScreen[Any]):
         super().__init__()
         install_bindings(self, "modal", language)
         self.value = value  # the text box's starting text (editing a name)
+        self._answered = False
         self.title_text = title
         self.options = list(options)
         self.text_input = text_input or len(self.options) > 12
@@ -128,9 +129,15 @@ class PickModal(ModalScreen[Any]):
         if listing.option_count:
             listing.highlighted = 0
 
+    def _answer(self, value: Any) -> None:
+        """Dismiss once: a second Enter before the modal is gone must not pop another screen."""
+        if not self._answered:
+            self._answered = True
+            self.dismiss(value)
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if not self.options:
-            self.dismiss(event.value)
+            self._answer(event.value)
             return
         listing = self.query_one("#pick-list", OptionList)
         if listing.option_count:
@@ -142,10 +149,10 @@ class PickModal(ModalScreen[Any]):
 
     def _choose(self, option_id: str | None) -> None:
         if option_id is not None:
-            self.dismiss(self.options[int(option_id)][1])
+            self._answer(self.options[int(option_id)][1])
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self._answer(None)
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -161,17 +168,23 @@ class ConfirmModal(ModalScreen[bool]):
         install_bindings(self, "confirm", language)
         self.text = text
         self.language = language
+        self._answered = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(plain(self.text, style="bold"), id="confirm-text")
             yield Static(plain(t("confirm.hint", self.language)))
 
+    def _answer(self, value: bool) -> None:
+        if not self._answered:  # a key pressed twice answers once
+            self._answered = True
+            self.dismiss(value)
+
     def action_yes(self) -> None:
-        self.dismiss(True)
+        self._answer(True)
 
     def action_no(self) -> None:
-        self.dismiss(False)
+        self._answer(False)
 
 
 def totals_text(preview: Preview, language: str) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from partner_api.app import create_app
 from partner_api.db import Database
@@ -628,4 +629,27 @@ async def test_templates_are_created_edited_deleted_and_refusals_explained(  # t
         await pilot.press("y")
         await wait_for(pilot, lambda: server_templates() == seeded)
     api.close()
+    cache.dispose()
+
+
+async def test_a_double_enter_in_a_picker_answers_once(tmp_path: Path) -> None:
+    from tests.tui.conftest import TODAY, fill_cache
+
+    cache = CacheDB(tmp_path / "cache.sqlite")
+    fill_cache(cache)
+    app = PartnerApp(cache, None, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.loaded)
+        await pilot.press("3")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessScreen))
+        screen = app.screen
+        assert isinstance(screen, AccessScreen)
+        for _ in range(3):
+            await pilot.press("f")
+            await pilot.pause()
+            app.screen.post_message(Input.Submitted(app.screen.query_one(Input), ""))
+            app.screen.post_message(Input.Submitted(app.screen.query_one(Input), ""))
+            await pilot.pause(0.2)
+            assert app.screen is screen  # one answer, one pop; the app is still running
+    assert app.return_code in (None, 0)
     cache.dispose()
