@@ -185,17 +185,22 @@ class Names:
         self.users, self.clients = users, clients
 
     def __call__(self, row: PreviewRow) -> tuple[str, str]:
-        return (self.users.get(row.user_id, f"#{row.user_id}") if row.user_id else "",
-                self.clients.get(row.client_id, f"#{row.client_id}"))
+        return (
+            self.users.get(row.user_id, f"#{row.user_id}") if row.user_id else "",
+            self.clients.get(row.client_id, f"#{row.client_id}"),
+        )
 
     @staticmethod
     def load(conn: Any, plan: AnyPlan) -> Names:
         uids, cids = plan.name_ids(conn)
-        users = {int(i): clean(n) for i, n in conn.execute("SELECT id, name FROM user")
-                 if int(i) in uids}
-        clients = {int(i): f"{clean(o)} {clean(n)}"
-                   for i, o, n in conn.execute("SELECT id, orgnr, name FROM client")
-                   if int(i) in cids}
+        users = {
+            int(i): clean(n) for i, n in conn.execute("SELECT id, name FROM user") if int(i) in uids
+        }
+        clients = {
+            int(i): f"{clean(o)} {clean(n)}"
+            for i, o, n in conn.execute("SELECT id, orgnr, name FROM client")
+            if int(i) in cids
+        }
         return Names(users, clients)
 
 
@@ -258,8 +263,11 @@ class PartnerApp(App[None]):
         self._start_read: Future[LoadedData] = Future()
         threading.Thread(target=self._read_start, name="partner-tui-start", daemon=True).start()
         self.status = StatusState(
-            online=False, syncing=syncer is not None, note=offline_reason or "",
-            language=self.language, loaded=False,
+            online=False,
+            syncing=syncer is not None,
+            note=offline_reason or "",
+            language=self.language,
+            loaded=False,
         )
         self._me_user_id: int | None = None
         self.last_bulk: tuple[AnyPlan, Any] | None = None  # (plan, applied result) for undo
@@ -372,7 +380,9 @@ class PartnerApp(App[None]):
         now (a later read of the facts, e.g. after a sync, drops them)."""
         start, self._opening = self._opening, None
         if start is None or (start.month, start.caller_id, FigureFilter()) != (
-            month, caller_id, flt
+            month,
+            caller_id,
+            flt,
         ):
             return None
         return start.figures
@@ -435,9 +445,13 @@ class PartnerApp(App[None]):
             self.facts_version += 1
             self._opening = data.start
             self.status = StatusState(
-                online=self.status.online, syncing=self.status.syncing,
-                last_sync_at=facts.last_sync_at, pending=facts.pending,
-                rejected=facts.rejected, note=self.status.note, language=self.language,
+                online=self.status.online,
+                syncing=self.status.syncing,
+                last_sync_at=facts.last_sync_at,
+                pending=facts.pending,
+                rejected=facts.rejected,
+                note=self.status.note,
+                language=self.language,
             )
         if lists is not None:
             self._lists_seq = data.seq
@@ -489,15 +503,19 @@ class PartnerApp(App[None]):
                 if pushed.applied:
                     report = syncer.sync()
                 failed = [
-                    clean(item.summary) for item in pushed.applied
+                    clean(item.summary)
+                    for item in pushed.applied
                     if _failed_items(pushed.answers.get(item.id))
                 ]
                 if pushed.applied or pushed.rejected:  # say what left the queue, always
-                    text = t("pending.pushed", self.language, n=len(pushed.applied),
-                             r=len(pushed.rejected))
+                    text = t(
+                        "pending.pushed",
+                        self.language,
+                        n=len(pushed.applied),
+                        r=len(pushed.rejected),
+                    )
                     if failed:  # a partial bulk: the server kept going past failed items
-                        text += " · " + t("pending.partly", self.language,
-                                          what=", ".join(failed))
+                        text += " · " + t("pending.partly", self.language, what=", ".join(failed))
                     self.post_message(PushNotice(text, trouble=bool(pushed.rejected or failed)))
         except Exception as exc:
             self.post_message(SyncFailed(describe_sync_error(exc, self.language)))
@@ -515,7 +533,10 @@ class PartnerApp(App[None]):
 
     def on_sync_finished(self, message: SyncFinished) -> None:
         self.status = StatusState(
-            online=True, syncing=False, note="", language=self.language,
+            online=True,
+            syncing=False,
+            note="",
+            language=self.language,
             last_sync_at=message.data.facts.last_sync_at or datetime.now(UTC),
         )
         self._apply_data(message.data)
@@ -538,8 +559,13 @@ class PartnerApp(App[None]):
         if event.state == WorkerState.ERROR and event.worker.group != "sync":
             error = event.worker.error
             detail = clean(str(error)) or type(error).__name__
-            self.notify(detail, title=t("error.cache", self.language), severity="error",
-                        markup=False, timeout=10)
+            self.notify(
+                detail,
+                title=t("error.cache", self.language),
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
 
     # ---- the bulk pipeline: plan → preview → confirm → apply → results → undo ---------------
 
@@ -573,8 +599,9 @@ class PartnerApp(App[None]):
     def on_preview_ready(self, message: PreviewReady) -> None:
         from partner_tui.screens.bulk_screens import PreviewScreen
 
-        self.push_screen(PreviewScreen(message.plan, message.preview, message.names,
-                                       exact=message.exact))
+        self.push_screen(
+            PreviewScreen(message.plan, message.preview, message.names, exact=message.exact)
+        )
 
     def apply_plan(self, plan: AnyPlan) -> None:
         self._apply_worker(plan)
@@ -583,7 +610,7 @@ class PartnerApp(App[None]):
     def _apply_worker(self, plan: AnyPlan) -> None:
         from uuid import uuid4
 
-        from partner_tui.core import outbox
+        from partner_tui.core import bulk, outbox
         from partner_tui.core.api_client import ApiError, ApiUnreachable
 
         with closing(self.cache.raw()) as conn:
@@ -597,13 +624,16 @@ class PartnerApp(App[None]):
                 pass  # queue it below
             except ApiError as exc:
                 detail = exc.problem.detail or exc.problem.title
-                self.post_message(BulkRefused(t("bulk.refused", self.language,
-                                                detail=clean(detail))))
+                self.post_message(
+                    BulkRefused(t("bulk.refused", self.language, detail=clean(detail)))
+                )
                 return
             else:
                 self.post_message(BulkApplied(plan, result, names))
                 return
-        requests = plan.requests()  # a declarative change: resending an applied part is harmless
+        with closing(self.cache.raw()) as conn:  # guarded by the versions the user saw
+            queued_plan = bulk.offline_form(plan, conn, outbox.queued_touches(self.cache))
+        requests = queued_plan.requests()
         for i, (method, path, body) in enumerate(requests):
             part = f" ({i + 1}/{len(requests)})" if len(requests) > 1 else ""
             outbox.enqueue(self.cache, method, path, body, plan.summary + part)
@@ -653,8 +683,12 @@ class PartnerApp(App[None]):
     def on_bulk_queued(self, message: BulkQueued) -> None:
         self._close_pipeline()
         self._clear_selections()
-        self.notify(t("bulk.queued", self.language, summary=clean(message.plan.summary)),
-                    severity="warning", markup=False, timeout=8)
+        self.notify(
+            t("bulk.queued", self.language, summary=clean(message.plan.summary)),
+            severity="warning",
+            markup=False,
+            timeout=8,
+        )
         self.load_cache()
 
     def on_bulk_refused(self, message: BulkRefused) -> None:
@@ -663,8 +697,12 @@ class PartnerApp(App[None]):
         self.load_cache()
 
     def on_push_notice(self, message: PushNotice) -> None:
-        self.notify(message.text, severity="warning" if message.trouble else "information",
-                    markup=False, timeout=10)
+        self.notify(
+            message.text,
+            severity="warning" if message.trouble else "information",
+            markup=False,
+            timeout=10,
+        )
 
     def undo_last(self) -> None:
         if self.last_bulk is None:
@@ -684,11 +722,16 @@ class PartnerApp(App[None]):
             if value:
                 self.export_access(str(value))
 
-        self.push_screen(PickModal(t("access.export_prompt", self.language), text_input=True,
-                                   language=self.language), chosen)
+        self.push_screen(
+            PickModal(
+                t("access.export_prompt", self.language), text_input=True, language=self.language
+            ),
+            chosen,
+        )
 
-    def export_access(self, path: str, *, user_id: int | None = None,
-                      client_id: int | None = None) -> None:
+    def export_access(
+        self, path: str, *, user_id: int | None = None, client_id: int | None = None
+    ) -> None:
         self._export_worker(path, user_id, client_id)
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
@@ -706,7 +749,8 @@ class PartnerApp(App[None]):
             self.call_from_thread(self.notify, clean(str(exc)), severity="error", markup=False)
             return
         self.call_from_thread(
-            self.notify, t("access.exported", self.language, n=len(rows), path=str(target)),
+            self.notify,
+            t("access.exported", self.language, n=len(rows), path=str(target)),
             markup=False,
         )
 

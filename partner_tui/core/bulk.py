@@ -414,6 +414,45 @@ class OffboardPlan:
         return [("POST", f"/v1/users/{self.user_id}:offboard", offboard_request(self))]
 
 
+def offline_form(
+    plan: AnyPlan, conn: sqlite3.Connection, queued: QueuedTouches | None = None
+) -> AnyPlan:
+    """The plan as it goes to the outbox: each grant item carries the version of the grant
+    the user saw in the cache (0: absent), so a change someone makes on the server before the
+    queue is sent makes that item fail as a conflict instead of being overwritten. Grants the
+    outbox already changes (an earlier queued change of this user) stay unguarded: the cache
+    cannot know their next version. A copy goes as the bulk items the preview showed, for the
+    same reason."""
+    if isinstance(plan, CopyPlan):
+        plan = Plan(plan.items(conn), plan.summary, plan.mode)
+    if not isinstance(plan, Plan):
+        return plan
+    queued = queued or QueuedTouches()
+    versions = {
+        (int(u), int(c)): int(v)
+        for u, c, v in conn.execute("SELECT user_id, client_id, version FROM access_grant")
+    }
+    items = []
+    for op in plan.items:
+        pair = (op.user_id, op.client_id)
+        if op.expected_version is not None or pair in queued.pairs or op.user_id in queued.users:
+            items.append(op)
+        else:
+            fields = op.model_dump(exclude_unset=True)
+            fields["expected_version"] = versions.get(pair, 0)
+            items.append(GrantOp(**fields))
+    return Plan(items, plan.summary, plan.mode)
+
+
+@dataclass
+class QueuedTouches:
+    """What the outbox's pending changes already touch: (user, client) grants, and users
+    whose every grant changes (an offboarding)."""
+
+    pairs: set[tuple[int, int]] = field(default_factory=set)
+    users: set[int] = field(default_factory=set)
+
+
 def _handovers_first(shown: Preview) -> Preview:
     """An offboarding's preview lists who takes over first: the rows worth checking, above
     the many grants that end."""

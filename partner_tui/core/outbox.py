@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from partner_tui.core.api_client import ApiClient, ApiError, ApiUnreachable
+from partner_tui.core.bulk import QueuedTouches
 from partner_tui.core.cache import CacheDB
 from partner_tui.core.i18n import problem_text
 
@@ -223,3 +224,29 @@ def _select(cache: CacheDB, where: str, params: tuple[Any, ...]) -> list[QueuedW
         QueuedWrite(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7], r[8], r[9])
         for r in rows
     ]
+
+
+def queued_touches(cache: CacheDB) -> QueuedTouches:
+    """The grants the pending (and in-flight) writes will change, read from their bodies."""
+    touched = QueuedTouches()
+    for item in listed(cache, PENDING, INFLIGHT):
+        body = item.body if isinstance(item.body, dict) else {}
+        if item.path.endswith(":offboard"):
+            user = item.path.removeprefix("/v1/users/").split(":", 1)[0]
+            if user.isdigit():
+                touched.users.add(int(user))
+            handover = body.get("handover") or {}
+            touched.users.update(
+                int(u)
+                for u in [
+                    handover.get("default_user_id"),
+                    *dict(handover.get("per_client") or {}).values(),
+                ]
+                if u
+            )
+        for op in body.get("items") or []:
+            if isinstance(op, dict) and "user_id" in op and "client_id" in op:
+                touched.pairs.add((int(op["user_id"]), int(op["client_id"])))
+        if item.path.endswith(":copy") and body.get("to_user_id"):
+            touched.users.add(int(body["to_user_id"]))
+    return touched

@@ -271,20 +271,27 @@ def test_copy_plan_offline_preview_raises_never_lowers_and_copies_expiry() -> No
         (
             "POST",
             "/v1/access-grants:copy",
-            {"from_user_id": 8, "to_user_id": 7, "client_ids": [102], "mode": "partial",
-             "dry_run": False},
+            {
+                "from_user_id": 8,
+                "to_user_id": 7,
+                "client_ids": [102],
+                "mode": "partial",
+                "dry_run": False,
+            },
         )
     ]
 
 
 def test_local_failures_carry_a_problem_code_for_a_localized_reason() -> None:
     rows = bulk.preview(
-        Plan([GrantOp(user_id=7, client_id=104), GrantOp(user_id=7, client_id=105,
-                                                         template_id=99)]),
+        Plan(
+            [GrantOp(user_id=7, client_id=104), GrantOp(user_id=7, client_id=105, template_id=99)]
+        ),
         memory_cache(),
     ).rows
     assert [(r.change, r.code) for r in rows] == [
-        ("failed", "access-level-required"), ("failed", "not-found")
+        ("failed", "access-level-required"),
+        ("failed", "not-found"),
     ]
     from partner_tui.screens.bulk_screens import reason_text
 
@@ -358,12 +365,79 @@ def test_offline_offboard_preview_matches_the_servers_dry_run(served, tmp_path) 
 
     def shape(p: bulk.Preview) -> set[tuple[object, ...]]:
         return {
-            (r.user_id, r.client_id, r.change, r.after.access_level if r.after else None,
-             r.after.role if r.after else None)
+            (
+                r.user_id,
+                r.client_id,
+                r.change,
+                r.after.access_level if r.after else None,
+                r.after.role if r.after else None,
+            )
             for r in p.rows
         }
 
     assert shape(local) == shape(remote)
     assert (admin, c[0], "grant", "payroll", "ansvarlig") in shape(local)  # the leaver's level
     assert (admin, c[1], "change", "read", "ansvarlig") in shape(local)  # keeps own level
+    cache.dispose()
+
+
+def test_queued_changes_never_overwrite_newer_ones_on_the_server(served, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from partner_tui.core import outbox
+
+    url, tenant, _db = served
+    staff, c = tenant.staff_id, tenant.client_ids
+    cache = CacheDB(tmp_path / "c.sqlite")
+
+    def queue(plan: bulk.AnyPlan) -> None:
+        conn = cache.raw()
+        guarded = bulk.offline_form(plan, conn, outbox.queued_touches(cache))
+        conn.close()
+        for method, path, body in guarded.requests():
+            outbox.enqueue(cache, method, path, body, plan.summary)
+
+    with ApiClient(url, tenant.token) as api:
+        Syncer(api, cache).sync()  # the cache: staff has read on c0 and nothing on c1, c2
+        # offline: raise c0 to full, give c1 read; then c2 read, and later c2 full (own edits)
+        queue(
+            Plan(
+                [
+                    GrantOp(user_id=staff, client_id=c[0], access_level="full"),
+                    GrantOp(user_id=staff, client_id=c[1], access_level="read"),
+                ],
+                "første",
+            )
+        )
+        queue(Plan([GrantOp(user_id=staff, client_id=c[2], access_level="read")], "andre"))
+        queue(Plan([GrantOp(user_id=staff, client_id=c[2], access_level="full")], "tredje"))
+        # meanwhile another admin revokes c0 and gives c1 payroll, on the server
+        api.bulk_grants(
+            [
+                GrantOp(op="revoke", user_id=staff, client_id=c[0]),
+                GrantOp(user_id=staff, client_id=c[1], access_level="payroll"),
+            ],
+            idempotency_key="someone-else",
+        )
+        report = outbox.push(cache, api)
+    assert [i.summary for i in report.rejected] == ["første"]
+    assert [i.summary for i in report.applied] == ["andre", "tredje"]
+    reason = outbox.listed(cache, outbox.REJECTED)[0].last_problem or ""
+    assert reason.count("Endret av noen andre") == 2
+    got = {(cl, lv) for cl, lv, *_ in server_grants(url, tenant.token, staff)}
+    # the revoke and the other admin's level stand; the user's own two queued edits both apply
+    assert got == {(c[1], "payroll"), (c[2], "full")}
+    cache.dispose()
+
+
+def test_an_offline_copy_goes_as_the_guarded_items_the_preview_showed(served, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url, tenant, _db = served
+    cache = CacheDB(tmp_path / "c.sqlite")
+    with ApiClient(url, tenant.token) as api:
+        Syncer(api, cache).sync()
+    conn = cache.raw()
+    plan = bulk.offline_form(bulk.CopyPlan(tenant.staff_id, tenant.admin_id), conn)
+    conn.close()
+    assert isinstance(plan, Plan)
+    assert [(op.client_id, op.access_level, op.expected_version) for op in plan.items] == [
+        (tenant.client_ids[0], "read", 0)  # the admin had no grant there: must still be absent
+    ]
     cache.dispose()
