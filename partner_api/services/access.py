@@ -735,7 +735,7 @@ def offboard(session: Session, actor: Actor, user_id: int, body: OffboardIn) -> 
 
     existing = (
         {
-            (g.user_id, g.client_id)
+            (g.user_id, g.client_id): g.access_level
             for g in session.execute(
                 select(AccessGrant).where(
                     col(AccessGrant.partner_id) == actor.partner_id,
@@ -744,21 +744,25 @@ def offboard(session: Session, actor: Actor, user_id: int, body: OffboardIn) -> 
             ).scalars()
         }
         if handovers
-        else set()
+        else {}
     )
     by_client = {g.client_id: g for g in grants}
     items: list[GrantOp | Failure] = [
         GrantOp(op="revoke", user_id=user_id, client_id=g.client_id) for g in grants
     ]
     for h in handovers:
-        keeps_level = (h.to_user_id, h.client_id) in existing
+        # The new ansvarlig gets at least the leaver's level there (an ansvarlig who can only
+        # read cannot run the payroll); a higher level of their own is kept.
+        theirs = existing.get((h.to_user_id, h.client_id))
+        leavers = by_client[h.client_id].access_level
+        keeps_level = theirs is not None and LEVEL_RANK[theirs] >= LEVEL_RANK[leavers]
         items.append(
             GrantOp(
                 op="ensure",
                 user_id=h.to_user_id,
                 client_id=h.client_id,
                 role="ansvarlig",
-                access_level=None if keeps_level else by_client[h.client_id].access_level,  # type: ignore[arg-type]
+                access_level=None if keeps_level else leavers,  # type: ignore[arg-type]
             )
         )
     planner = GrantPlanner(session, actor)

@@ -724,8 +724,8 @@ def offboard_request(plan: OffboardPlan, *, dry_run: bool = False) -> dict[str, 
 
 def preview_offboard(plan: OffboardPlan, conn: sqlite3.Connection) -> Preview:
     """Offline: every grant of the user ends, and where they were ansvarlig (on an active
-    client) the named successor becomes ansvarlig — keeping their level, or getting the
-    leaver's when they had no access — as the server does it."""
+    client) the named successor becomes ansvarlig with at least the leaver's level (a higher
+    level of their own is kept) — as the server does it."""
     grants = list(
         conn.execute(
             "SELECT g.client_id, g.access_level, g.role, c.status FROM access_grant g "
@@ -739,15 +739,16 @@ def preview_offboard(plan: OffboardPlan, conn: sqlite3.Connection) -> Preview:
         if role != "ansvarlig" or status == "archived" or not successor:
             continue
         has = conn.execute(
-            "SELECT 1 FROM access_grant WHERE user_id = ? AND client_id = ?",
+            "SELECT access_level FROM access_grant WHERE user_id = ? AND client_id = ?",
             (successor, client),
         ).fetchone()
+        keeps = has is not None and LEVEL_RANK[has[0]] >= LEVEL_RANK[level]
         items.append(
             GrantOp(
                 user_id=successor,
                 client_id=int(client),
                 role="ansvarlig",
-                access_level=None if has else level,
+                access_level=None if keeps else level,
             )
         )
     return preview(Plan(items), conn)

@@ -553,8 +553,8 @@ def test_offboarding_needs_a_handover_then_ends_all_access(firm: Firm) -> None:
     assert grants_of(f.db, a.partner_id) == {
         # c0: the new ansvarlig had no access and gets the departing user's level.
         (f.a_admin2, c0, "payroll", "ansvarlig", "manual", None),
-        # c1: the new ansvarlig keeps their own level.
-        (f.a_user3, c1, "read", "ansvarlig", "manual", None),
+        # c1: the new ansvarlig's read is raised to the departing user's full.
+        (f.a_user3, c1, "full", "ansvarlig", "manual", None),
     }
     # Deactivated: the user's token no longer works.
     assert f.api.get("/v1/me", headers=hdr(a.staff_token)).status_code == 401
@@ -968,3 +968,17 @@ def test_undo_of_an_offboard_restores_access_to_a_client_archived_since(firm: Fi
         f, [{"user_id": f.a_user3, "client_id": c2, "access_level": "read", "restore": True}]
     )
     assert unguarded.status_code == 422
+
+
+def test_a_new_ansvarlig_with_a_higher_level_keeps_it(firm: Firm) -> None:
+    f, a = firm, firm.a
+    c0 = a.client_ids[0]
+    add_grant(f.db, a.partner_id, a.staff_id, c0, access_level="read", role="ansvarlig")
+    add_grant(f.db, a.partner_id, f.a_user3, c0, access_level="full")
+    r = f.api.post(
+        f"/v1/users/{a.staff_id}:offboard",
+        json={"handover": {"default_user_id": f.a_user3}},
+        headers=hdr(a.token, key()),
+    )
+    assert r.status_code == 200, r.text
+    assert grants_of(f.db, a.partner_id) == {(f.a_user3, c0, "full", "ansvarlig", "manual", None)}
