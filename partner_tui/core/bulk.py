@@ -475,6 +475,13 @@ class PreviewRow:
     after_text: str | None = None
     code: str = ""  # the problem type's last segment (``client-archived``), to show it localized
 
+    @property
+    def lowers(self) -> bool:
+        """The change takes a level down (full → read): worth a second look."""
+        if self.change != "change" or self.before is None or self.after is None:
+            return False
+        return LEVEL_RANK[self.after.access_level] < LEVEL_RANK[self.before.access_level]
+
 
 @dataclass
 class Preview:
@@ -487,6 +494,9 @@ class Preview:
         totals = {k: counted.get(k, 0) for k in CHANGE_KINDS}
         if counted.get("failed"):
             totals["failed"] = counted["failed"]
+        lowered = sum(1 for r in rows if r.lowers)
+        if lowered:  # a grant can lower a level: never silently
+            totals["lowered"] = lowered
         return Preview(rows, totals)
 
 

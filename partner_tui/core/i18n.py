@@ -176,6 +176,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "gi {grant}, endre {change}, uendret {unchanged}, fjern {revoke}",
         "grant {grant}, change {change}, unchanged {unchanged}, revoke {revoke}",
     ),
+    "bulk.lowered_n": ("{n} får lavere nivå (øverst)", "{n} get a lower level (on top)"),
+    "change.lower": ("senk", "lower"),
     "bulk.failed_n": ("feiler {n}", "fail {n}"),
     "bulk.exact": ("(fra serveren)", "(from the server)"),
     "bulk.local": ("(fra cachen, frakoblet)", "(from the cache, offline)"),

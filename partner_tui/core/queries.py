@@ -58,6 +58,7 @@ ROLE_LETTER = {"ansvarlig": "A", "medarbeider": "M"}
 
 # ---- dashboard ------------------------------------------------------------------------------
 
+
 def dashboard_figures(
     conn: sqlite3.Connection, month: str, flt: FilterLike, caller_id: int, today: date
 ) -> DashboardFigures:
@@ -69,6 +70,7 @@ def dashboard_figures(
 
 
 # ---- pickers and status ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class Choice:
@@ -124,6 +126,7 @@ def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
 
 # ---- client detail --------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class GrantLine:
     user_name: str
@@ -172,9 +175,15 @@ def client_detail(conn: sqlite3.Connection, client_id: int) -> ClientDetail | No
         )
     )
     return ClientDetail(
-        id=int(row[0]), orgnr=clean(row[1]), name=clean(row[2]), status=clean(row[3]),
-        payroll_enabled=bool(row[4]), payout_day=row[5], uses_partner_altinn=bool(row[6]),
-        groups=groups, grants=grants,
+        id=int(row[0]),
+        orgnr=clean(row[1]),
+        name=clean(row[2]),
+        status=clean(row[3]),
+        payroll_enabled=bool(row[4]),
+        payout_day=row[5],
+        uses_partner_altinn=bool(row[6]),
+        groups=groups,
+        grants=grants,
     )
 
 
@@ -207,7 +216,10 @@ class ClientFilter:
 
     def same_except_text(self, other: ClientFilter) -> bool:
         return (self.user_id, self.role, self.group_id, self.altinn) == (
-            other.user_id, other.role, other.group_id, other.altinn
+            other.user_id,
+            other.role,
+            other.group_id,
+            other.altinn,
         )
 
 
@@ -451,8 +463,10 @@ class ClientListModel:
         sets: list[frozenset[int]] = []
         if flt.group_id is not None:
             sets.append(snap.by_group.get(flt.group_id, _EMPTY))
-        user = flt.user_id if flt.user_id is not None else (
-            self.caller_id if flt.role is not None else None
+        user = (
+            flt.user_id
+            if flt.user_id is not None
+            else (self.caller_id if flt.role is not None else None)
         )
         if user is not None:
             if flt.role is not None:
@@ -555,9 +569,14 @@ class ClientListModel:
     def row(self, i: int) -> ClientListRow:
         s, j = self._snap, self._visible[i]
         return ClientListRow(
-            id=s.ids[j], orgnr=s.orgnr[j], name=s.name[j], status=s.status[j],
-            payroll_enabled=s.payroll[j], uses_partner_altinn=s.altinn[j],
-            groups=s.groups[j], users=s.users[j],
+            id=s.ids[j],
+            orgnr=s.orgnr[j],
+            name=s.name[j],
+            status=s.status[j],
+            payroll_enabled=s.payroll[j],
+            uses_partner_altinn=s.altinn[j],
+            groups=s.groups[j],
+            users=s.users[j],
         )
 
     def rows(self, start: int, stop: int) -> list[ClientListRow]:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence, Set
 from datetime import date
 from typing import TYPE_CHECKING, Any, cast
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
@@ -172,7 +173,9 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(plain(self.text, style="bold"), id="confirm-text")
+            # line by line: clean() strips control characters, newlines included
+            lines = [plain(line, style="bold") for line in self.text.split("\n")]
+            yield Static(Text("\n").join(lines), id="confirm-text")
             yield Static(plain(t("confirm.hint", self.language)))
 
     def _answer(self, value: bool) -> None:
@@ -192,7 +195,14 @@ def totals_text(preview: Preview, language: str) -> str:
                                            ("grant", "change", "unchanged", "revoke")})
     if preview.totals.get("failed"):
         text += ", " + t("bulk.failed_n", language, n=preview.totals["failed"])
+    if preview.totals.get("lowered"):
+        text += " – " + t("bulk.lowered_n", language, n=preview.totals["lowered"])
     return text
+
+
+def attention_first(rows: Sequence[PreviewRow]) -> list[PreviewRow]:
+    """Failures and lowered levels on top of a long preview, where they cannot be missed."""
+    return sorted(rows, key=lambda r: 0 if r.change == "failed" else 1 if r.lowers else 2)
 
 
 class _PipelineScreen(Screen[None]):
@@ -246,8 +256,9 @@ class PreviewScreen(_PipelineScreen):
 
     def compose(self) -> ComposeResult:
         lang = self.papp.language
-        rows = self._rows(self.preview.rows, self.names,
-                          lambda r: t(f"change.{r.change}", lang))
+        rows = self._rows(attention_first(self.preview.rows), self.names,
+                          lambda r: t("change.lower" if r.lowers else f"change.{r.change}",
+                                      lang))
         yield Static(plain(self._t("bulk.preview_title", summary=self.plan.summary),
                            style="bold"), id="preview-title")
         exact = self._t("bulk.exact" if self.exact else "bulk.local")

@@ -48,7 +48,9 @@ def test_preview_counts_grant_change_unchanged_revoke() -> None:
         ]
     )
     result = bulk.preview(plan, conn)
-    assert result.totals == {"grant": 2, "change": 1, "unchanged": 1, "revoke": 1}
+    # payroll → read lowers a level: counted apart, so a grant never lowers one silently
+    assert result.totals == {"grant": 2, "change": 1, "unchanged": 1, "revoke": 1, "lowered": 1}
+    assert [r.lowers for r in result.rows] == [False, True, False, False, False]
     change = result.rows[1]
     assert change.before == GrantView("payroll", "ansvarlig", "manual", date(2030, 1, 31))
     assert change.after == GrantView("read", "ansvarlig", "manual", date(2030, 1, 31))
@@ -143,7 +145,9 @@ def test_preview_matches_dry_run_and_undo_restores_exactly(served, tmp_path) -> 
         assert len(undo.items) == 2 and undo.mode == "atomic"
         Syncer(api, cache).sync()
         undo_preview = bulk.preview(undo, conn)
-        assert undo_preview.totals == {"grant": 0, "change": 1, "unchanged": 0, "revoke": 1}
+        assert undo_preview.totals == {
+            "grant": 0, "change": 1, "unchanged": 0, "revoke": 1, "lowered": 1
+        }  # the undo takes payroll back down to read
         api.bulk_grants(undo.items, mode="atomic", idempotency_key="undo-1")
         conn.close()
     assert server_grants(url, tenant.token, staff) == before
