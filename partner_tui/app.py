@@ -711,7 +711,13 @@ class PartnerApp(App[None]):
         from partner_tui.core import bulk
 
         plan, result = self.last_bulk
-        undo = bulk.undo_plan(plan, result, t("bulk.undo", self.language, summary=plan.summary))
+        # undoing an undo redoes the change: it gets the change's own name back
+        prefix = t("bulk.undo", self.language, summary="")
+        if plan.summary.startswith(prefix):
+            label = plan.summary.removeprefix(prefix)
+        else:
+            label = t("bulk.undo", self.language, summary=plan.summary)
+        undo = bulk.undo_plan(plan, result, label)
         if undo is not None:
             self.start_preview(undo)
 

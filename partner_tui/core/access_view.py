@@ -79,7 +79,7 @@ def load_user_view(conn: sqlite3.Connection, user_id: int) -> AccessRows:
     rows = conn.execute(
         "SELECT c.id, c.orgnr, c.name, a.access_level, a.role, a.role_source, a.valid_until "
         "FROM client c LEFT JOIN access_grant a ON a.client_id = c.id AND a.user_id = ? "
-        "WHERE c.status = 'active' ORDER BY c.name COLLATE NOCASE, c.id",
+        "WHERE c.status = 'active' ORDER BY c.name COLLATE NB, c.id",
         (user_id,),
     ).fetchall()
     return AccessRows(
@@ -95,7 +95,7 @@ def load_client_view(conn: sqlite3.Connection, client_id: int) -> AccessRows:
     rows = conn.execute(
         "SELECT u.id, u.email, u.name, a.access_level, a.role, a.role_source, a.valid_until "
         "FROM user u LEFT JOIN access_grant a ON a.user_id = u.id AND a.client_id = ? "
-        "WHERE u.active = 1 ORDER BY u.name COLLATE NOCASE, u.id",
+        "WHERE u.active = 1 ORDER BY u.name COLLATE NB, u.id",
         (client_id,),
     ).fetchall()
     return AccessRows(
@@ -117,7 +117,7 @@ def client_choices(conn: sqlite3.Connection) -> list[tuple[int, str]]:
         (int(i), f"{clean(o)} {clean(n)}")
         for i, o, n in conn.execute(
             "SELECT id, orgnr, name FROM client WHERE status = 'active' "
-            "ORDER BY name COLLATE NOCASE"
+            "ORDER BY name COLLATE NB"
         )
     ]
 
@@ -137,7 +137,7 @@ def ansvarlig_clients(conn: sqlite3.Connection, user_id: int) -> list[AnsvarligC
         for i, o, n in conn.execute(
             "SELECT c.id, c.orgnr, c.name FROM access_grant g JOIN client c ON c.id = g.client_id "
             "WHERE g.user_id = ? AND g.role = 'ansvarlig' AND c.status != 'archived' "
-            "ORDER BY c.name COLLATE NOCASE, c.id",
+            "ORDER BY c.name COLLATE NB, c.id",
             (user_id,),
         )
     ]
@@ -147,6 +147,6 @@ def templates(conn: sqlite3.Connection) -> list[tuple[int, str, str, str | None]
     return [
         (int(i), clean(n), str(lv), ro)
         for i, n, lv, ro in conn.execute(
-            "SELECT id, name, access_level, role FROM access_template ORDER BY name"
+            "SELECT id, name, access_level, role FROM access_template ORDER BY name COLLATE NB"
         )
     ]

@@ -569,6 +569,8 @@ def _after(
         source, role = "auto", AUTO
     if "valid_until" in op.model_fields_set:
         until = op.valid_until
+        if until is not None and until < date.today():  # as the server refuses it
+            return _Failure("valid-until-in-past", f"valid_until {until} is before today.")
     else:
         until = before.valid_until if before else None
     return GrantView(level, role, source, until)

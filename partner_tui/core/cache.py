@@ -14,6 +14,8 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from partner_tui.core.formatting import nb_collate
+
 if TYPE_CHECKING:  # the SQLModel layer is imported lazily (see __getattr__ and CacheDB.engine)
     from sqlalchemy import Connection, Engine
 
@@ -191,6 +193,7 @@ class CacheDB:
         """A plain read connection for the UI's hot paths (filtering, counting). The
         ``query_only`` guard costs a statement; the start-up read, one SELECT, goes without."""
         conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        conn.create_collation("NB", nb_collate)  # Norwegian order: … z æ ø å
         if query_only:
             conn.execute("PRAGMA query_only = ON")
         return conn

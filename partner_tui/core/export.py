@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import csv
 import sqlite3
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from partner_tui.core.queries import nb_sort_key
+from partner_tui.core.formatting import nb_sort_key
+from partner_tui.core.i18n import t
 from partner_tui.core.safe_text import clean
 
 __all__ = ["HEADER", "ReportRow", "access_report", "write_csv", "write_report", "write_xlsx"]
@@ -82,6 +83,20 @@ def access_report(
     ]
 
 
+def _shown(row: ReportRow) -> tuple[object, ...]:
+    """The row as a person reads it: levels and role sources in Norwegian, not API codes."""
+    return (
+        row.user,
+        row.email,
+        row.orgnr,
+        row.client,
+        t(f"access.level.{row.access_level}"),
+        row.role,
+        t("detail.manual" if row.role_source == "manual" else "detail.auto"),
+        row.valid_until,
+    )
+
+
 def _csv_cell(value: object) -> str:
     if value is None:
         return ""
@@ -96,7 +111,7 @@ def write_csv(rows: list[ReportRow], path: Path) -> None:
         out = csv.writer(f, delimiter=";")
         out.writerow(HEADER)
         for row in rows:
-            out.writerow([_csv_cell(v) for v in astuple(row)])
+            out.writerow([_csv_cell(v) for v in _shown(row)])
 
 
 def write_xlsx(rows: list[ReportRow], path: Path) -> None:
@@ -113,7 +128,7 @@ def write_xlsx(rows: list[ReportRow], path: Path) -> None:
         cell.font = Font(bold=True)
     widths = [len(h) for h in HEADER]
     for r, row in enumerate(rows, start=2):
-        for c, value in enumerate(astuple(row), start=1):
+        for c, value in enumerate(_shown(row), start=1):
             cell = ws.cell(row=r, column=c)
             if isinstance(value, date):
                 cell.value = value

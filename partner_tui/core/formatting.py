@@ -165,3 +165,18 @@ def format_age(then: datetime, now: datetime | None = None, language: str = "nb"
     if en:
         return f"{days} day ago" if days == 1 else f"{days} days ago"
     return f"{days} dag siden" if days == 1 else f"{days} dager siden"
+
+
+# after "z" come æ, ø, å (and their Swedish/German look-alikes ä, ö)
+_NB_ORDER = str.maketrans({"æ": "\x7f1", "ä": "\x7f1", "ø": "\x7f2", "ö": "\x7f2", "å": "\x7f3"})
+
+
+def nb_sort_key(s: str) -> str:
+    """Case-insensitive key in Norwegian alphabetical order (… z æ ø å)."""
+    return s.casefold().translate(_NB_ORDER)
+
+
+def nb_collate(a: str, b: str) -> int:
+    """The same order as an SQLite collation (``COLLATE NB`` on the cache's connections)."""
+    ka, kb = nb_sort_key(a), nb_sort_key(b)
+    return (ka > kb) - (ka < kb)

@@ -181,6 +181,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bulk.failed_n": ("feiler {n}", "fail {n}"),
     "bulk.exact": ("(fra serveren)", "(from the server)"),
     "bulk.local": ("(fra cachen, frakoblet)", "(from the cache, offline)"),
+    "bulk.local_pending_1": (
+        "– 1 ventende endring er ikke med", "– 1 pending change is not included",
+    ),
+    "access.pick_level_only": ("Velg tilgangsnivå", "Pick an access level"),
+    "access.copy_to": ("til", "to"),
     "bulk.local_pending": (
         "– {n} ventende endringer er ikke med", "– {n} pending changes are not included",
     ),

@@ -24,6 +24,7 @@ from partner_tui.core.figures import (
     LoadCancelled,
     read_figures,
 )
+from partner_tui.core.formatting import nb_sort_key
 from partner_tui.core.safe_text import clean
 from partner_tui.core.search import SMALL, OrderedSearch, SearchIndex
 
@@ -188,15 +189,6 @@ def client_detail(conn: sqlite3.Connection, client_id: int) -> ClientDetail | No
 
 
 # ---- the partner list -----------------------------------------------------------------------
-
-# after "z" come æ, ø, å (and their Swedish/German look-alikes ä, ö)
-_NB_ORDER = str.maketrans({"æ": "\x7f1", "ä": "\x7f1", "ø": "\x7f2", "ö": "\x7f2", "å": "\x7f3"})
-
-
-def nb_sort_key(s: str) -> str:
-    """Case-insensitive key in Norwegian alphabetical order (… z æ ø å)."""
-    return s.casefold().translate(_NB_ORDER)
-
 
 @dataclass(frozen=True, slots=True)
 class ClientFilter:

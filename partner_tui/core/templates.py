@@ -47,7 +47,7 @@ def load_templates(conn: sqlite3.Connection) -> list[Template]:
         Template(int(i), int(v), clean(n), str(lv), ro)
         for i, v, n, lv, ro in conn.execute(
             "SELECT id, version, name, access_level, role FROM access_template "
-            "ORDER BY name COLLATE NOCASE"
+            "ORDER BY name COLLATE NB"
         )
     ]
 

@@ -306,7 +306,9 @@ class AccessScreen(PartnerScreen):
                 self._run(items, t("col.level", lang), len(items))
 
         options = [(t(f"access.level.{lv}", lang), lv) for lv in LEVELS]
-        self.app.push_screen(PickModal(self.t("access.pick_level"), options, language=lang), chosen)
+        self.app.push_screen(
+            PickModal(self.t("access.pick_level_only"), options, language=lang), chosen
+        )
 
     def action_role(self) -> None:
         pairs = self._targets(granted_only=True)
@@ -409,7 +411,10 @@ class AccessScreen(PartnerScreen):
         """Copy (the server's ``:copy``): the source's clients, or only the selected ones;
         new grants take level and expiry, existing ones are raised, never lowered."""
         source_name = next((u.name for u in self.papp.users if u.id == source), f"#{source}")
-        label = f"{self.t('access.copy_from')} {source_name} – {self.picked_name}"
+        label = (
+            f"{self.t('access.copy_from')} {source_name} {self.t('access.copy_to')} "
+            f"{self.picked_name}"
+        )
         clients = sorted(only) if only else None
         self.papp.start_preview(CopyPlan(source, target, clients, summary=label))
 

@@ -264,7 +264,8 @@ class PreviewScreen(_PipelineScreen):
         exact = self._t("bulk.exact" if self.exact else "bulk.local")
         if not self.exact and self.papp.status.pending:
             # the cache does not know what is still queued: say so rather than look complete
-            exact += " " + self._t("bulk.local_pending", n=self.papp.status.pending)
+            n = self.papp.status.pending
+            exact += " " + self._t("bulk.local_pending_1" if n == 1 else "bulk.local_pending", n=n)
         yield Static(plain(f"{totals_text(self.preview, lang)}  {exact}"), id="preview-totals")
         yield VirtualTable(self._columns(), ListSource(rows), selectable=False, language=lang,
                            id="preview-table")
@@ -358,9 +359,12 @@ class ResultsScreen(_PipelineScreen):
 
 
 def parse_day(text: str) -> date | None:
-    """dd.mm.yyyy or yyyy-mm-dd; raises ValueError."""
+    """dd.mm.yyyy (or dd.mm.yy: 31.3.27 is 2027) or yyyy-mm-dd; raises ValueError."""
     text = text.strip()
     if "." in text:
         d, m, y = text.split(".")
-        return date(int(y), int(m), int(d))
+        year = int(y)
+        if len(y.strip()) <= 2:
+            year += 2000  # expiry dates lie ahead: a two-digit year means this century
+        return date(year, int(m), int(d))
     return date.fromisoformat(text)

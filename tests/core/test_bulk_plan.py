@@ -446,3 +446,16 @@ def test_an_offline_copy_goes_as_the_guarded_items_the_preview_showed(served, tm
         (tenant.client_ids[0], "read", 0)  # the admin had no grant there: must still be absent
     ]
     cache.dispose()
+
+
+def test_offline_preview_refuses_a_past_expiry_and_dates_read_like_people_write_them() -> None:
+    from datetime import timedelta
+
+    from partner_tui.screens.bulk_screens import parse_day
+
+    past = date.today() - timedelta(days=1)
+    rows = bulk.preview(Plan([GrantOp(user_id=7, client_id=100, valid_until=past)]),
+                        memory_cache()).rows
+    assert (rows[0].change, rows[0].code) == ("failed", "valid-until-in-past")
+    assert parse_day("31.3.27") == date(2027, 3, 31)
+    assert parse_day("31.03.2027") == parse_day("2027-03-31") == date(2027, 3, 31)

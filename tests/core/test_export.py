@@ -74,7 +74,8 @@ def test_csv_has_bom_semicolons_and_no_live_formulas(tmp_path: Path) -> None:
         got = list(csv.reader(f, delimiter=";"))
     assert tuple(got[0]) == HEADER
     assert got[3] == ["Kari Nordmann", "kari@x.no", "910000001", "Ærlig Bakeri AS", "full",
-                      "ansvarlig", "auto", ""]
+                      "ansvarlig", "automatisk", ""]
+    assert got[2][4:7] == ["les", "medarbeider", "manuell"]  # words, not API codes
     assert got[2][3] == "'+Plus; Minus AS" and got[2][7] == "31.01.2027"
     assert got[1][0] == "'=HYPERLINK(\"http://evil\")" and got[1][1] == "'@o@x.no"
     conn.close()
@@ -90,7 +91,9 @@ def test_xlsx_reads_back_as_plain_strings(tmp_path: Path) -> None:
     assert ws is not None
     values = [tuple(c.value for c in row) for row in ws.iter_rows()]
     assert values[0] == HEADER and ws["A1"].font.bold
-    assert values[3][:7] == EXPECTED[2][:7] and values[3][7] is None
+    assert values[3][:4] == EXPECTED[2][:4] and values[3][7] is None
+    assert values[3][4:7] == ("full", "ansvarlig", "automatisk")
+    assert values[2][4:7] == ("les", "medarbeider", "manuell")
     assert values[2][7].date() == date(2027, 1, 31)  # type: ignore[union-attr]
     assert values[1][0] == "=HYPERLINK(\"http://evil\")"
     assert ws["A2"].data_type == "s"  # a string, not a formula
