@@ -40,6 +40,11 @@ Grant = tuple[int, int, str, str, str, str | None]  # user, client, level, role,
 # ---- the terminal ----------------------------------------------------------------------------
 
 
+def norwegian_order(name: str) -> str:
+    """How the app lists names: case-insensitive, with æ, ø, å (in that order) after z."""
+    return name.casefold().translate({ord("æ"): "{", ord("ø"): "|", ord("å"): "}"})
+
+
 def tmux(*args: str) -> str:
     return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
 
@@ -164,8 +169,9 @@ def scenario(db: Path) -> Scenario:
     )
     listing = [
         c
-        for (c,) in query(
-            db, "SELECT id FROM client WHERE status = 'active' ORDER BY name COLLATE NOCASE, id"
+        for _name, c in sorted(
+            (norwegian_order(name), c)
+            for c, name in query(db, "SELECT id, name FROM client WHERE status = 'active'")
         )
     ]
     # Prefer an accountant who also has access to an archived client: the offboarding ends
@@ -205,12 +211,14 @@ def scenario(db: Path) -> Scenario:
             keys.append("j")
     handed = [
         c
-        for (c,) in query(
-            db,
-            "SELECT c.id FROM access_grant g JOIN client c ON c.id = g.client_id "
-            "WHERE g.user_id = ? AND g.role = 'ansvarlig' AND c.status != 'archived' "
-            "ORDER BY c.name COLLATE NOCASE, c.id",
-            (user,),
+        for _name, c in sorted(
+            (norwegian_order(name), c)
+            for c, name in query(
+                db,
+                "SELECT c.id, c.name FROM access_grant g JOIN client c ON c.id = g.client_id "
+                "WHERE g.user_id = ? AND g.role = 'ansvarlig' AND c.status != 'archived'",
+                (user,),
+            )
         )
     ]
     # The heir: the colleague who already works on most of these clients (so the handover

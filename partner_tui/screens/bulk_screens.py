@@ -86,9 +86,11 @@ class PickModal(ModalScreen[Any]):
         text_input: bool = False,
         language: str = "nb",
         value: str = "",
+        current: Any = None,
     ) -> None:
         super().__init__()
         install_bindings(self, "modal", language)
+        self.current = current  # the option to start on (editing: today's value)
         self.value = value  # the text box's starting text (editing a name)
         self._answered = False
         self.title_text = title
@@ -119,7 +121,11 @@ class PickModal(ModalScreen[Any]):
         if self.text_input:
             self.query_one("#pick-text", Input).focus()
         else:
-            self.query_one("#pick-list", OptionList).focus()
+            listing = self.query_one("#pick-list", OptionList)
+            listing.focus()
+            start = next((i for i, (_l, v) in enumerate(self.options) if v == self.current), None)
+            if start is not None and self.current is not None:
+                listing.highlighted = start
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if not self.options:

@@ -146,7 +146,7 @@ async def test_offline_apply_goes_to_the_outbox_and_is_pushed_later(served, tmp_
         await pilot.pause()
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
-        assert "1 ventende endringer er ikke med" in totals_of(app)
+        assert "1 ventende endring er ikke med" in totals_of(app)
         await pilot.press("escape")
         await pilot.pause()
         await pilot.press("7")
@@ -615,11 +615,11 @@ async def test_templates_are_created_edited_deleted_and_refusals_explained(  # t
         await pilot.pause()
         await pilot.press("space", "2", "enter")  # the name box starts with the old name
         await pilot.pause()
-        await pilot.press("enter")  # les
+        await pilot.press("enter")  # the level picker starts on today's level ...
         await pilot.pause()
-        await pilot.press("enter")  # no role
+        await pilot.press("enter")  # ... and the role picker on today's role
         await wait_for(pilot, lambda: "Lønn ansvarlig 2" in server_templates())
-        assert server_templates()["Lønn ansvarlig 2"] == ("read", None)
+        assert server_templates()["Lønn ansvarlig 2"] == ("payroll", "ansvarlig")  # kept
         await wait_for(pilot, lambda: any(tp.name == "Lønn ansvarlig 2" for tp in screen.templates))
         # delete asks first
         row = next(i for i, tp in enumerate(screen.templates) if tp.name == "Lønn ansvarlig 2")
