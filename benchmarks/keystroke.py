@@ -225,12 +225,13 @@ async def _run_app(
     today: date,
     expected: dict[str, tuple[int, str | None]],
 ) -> list[float]:
-    from textual.widgets import Input, Static
+    from textual.widgets import Input
 
     from partner_tui.app import PartnerApp
     from partner_tui.core.cache import CacheDB
     from partner_tui.core.formatting import format_int
     from partner_tui.screens.clients import ClientsScreen
+    from partner_tui.widgets.text_line import TextLine
 
     cache = CacheDB(cache_path)
     me = cache.get_meta("me_user_id")
@@ -254,7 +255,7 @@ async def _run_app(
         search = screen.query_one("#clients-search", Input)
         if not search.has_focus:
             raise RuntimeError("'/' did not focus the search field")
-        count_line = screen.query_one("#clients-count", Static)
+        count_line = screen.query_one("#clients-count", TextLine)
         model, table = screen.model, screen.table
         for i, (key, text) in enumerate(zip(keys, texts_after(keys), strict=True)):
 
@@ -264,7 +265,7 @@ async def _run_app(
             ms = await clock.time_key(key, done)
             await pilot.pause()
             want_count, want_first = expected[text]
-            shown = str(count_line.content)
+            shown = count_line.text
             if format_int(want_count, app.language) not in shown or (table.row_count != want_count):
                 raise AssertionError(
                     f"after {text!r}: the screen says {shown!r} / "

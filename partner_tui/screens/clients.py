@@ -26,6 +26,7 @@ from partner_tui.core.safe_text import plain
 from partner_tui.screens.base import PartnerScreen
 from partner_tui.screens.client_detail import ClientDetailModal
 from partner_tui.screens.filter_modal import FilterChoice, FilterModal
+from partner_tui.widgets.text_line import TextLine
 from partner_tui.widgets.virtual_table import Column, VirtualTable
 
 
@@ -109,7 +110,7 @@ class ClientsScreen(PartnerScreen):
             [
                 Vertical(
                     Horizontal(
-                        Static(id="clients-count"),
+                        TextLine(id="clients-count", style="bold"),
                         Static(id="clients-filters"),
                         id="clients-titlebar",
                     ),
@@ -199,7 +200,7 @@ class ClientsScreen(PartnerScreen):
         if self.papp.loaded:
             total = format_int(self.model.total, lang)
             count = count.ljust(len(self.t("clients.count", n=total, m=total)))
-        self._set_static("#clients-count", plain(count, style="bold"))
+        self.query_one("#clients-count", TextLine).update(count)
         self._set_static("#clients-filters", plain(self._picker_summary()))
         empty = self.query_one("#clients-empty", Static)
         message = self.papp.empty_message()

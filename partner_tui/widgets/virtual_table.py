@@ -125,7 +125,7 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         height: 1fr;
         background: $surface;
         overflow-x: hidden;
-        scrollbar-gutter: stable;
+        overflow-y: scroll;
     }
     VirtualTable > .virtual-table--header {
         text-style: bold;
@@ -381,8 +381,44 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         return (cells, self.source.row_key(index) in self.selected, index == self.cursor)
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        """The lines in ``crop``, straight from the line cache when the box is plain.
+
+        Textual's own path (``StylesCache``) wraps every repainted line in a new Strip, so
+        the strips after it (the terminal filter, the compositor's cuts, the escape codes)
+        are computed afresh each time. A table with no border, padding, outline, tint or
+        opacity needs none of that wrapping: handing out the cached Strip itself keeps those
+        later results cached on it, and a row shown again (typing, then deleting) costs
+        nothing. The strips end where the scrollbar begins (Textual pads them with the
+        background under it), so the compositor's cut there leaves them whole. Any other box
+        takes Textual's path; a test checks both draw the same cells."""
         self._frame = None  # read the styles again, once, for this frame
-        return super().render_lines(crop)
+        if not self._plain_box():
+            return super().render_lines(crop)
+        _, background = self.background_colors
+        filters = self.get_line_filters()
+        render_line = self.render_line
+        lines = []
+        for y in crop.line_range:
+            strip = render_line(y)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            lines.append(strip)
+        if crop.column_span != (0, self.region.width):
+            x1, x2 = crop.column_span
+            lines = [strip.crop(x1, x2) for strip in lines]
+        return lines
+
+    def _plain_box(self) -> bool:
+        """No CSS that Textual's line path would add to the content lines."""
+        styles = self.styles
+        return (
+            not any(styles.gutter)
+            and not any(edge for edge, _ in styles.outline)
+            and not styles.tint.a
+            and styles.text_opacity == 1.0
+            and self.opacity == 1.0
+            and not (styles.has_rule("hatch") and styles.hatch != "none")
+        )
 
     def _render_context(self) -> _Context:
         context = self._frame
@@ -419,15 +455,15 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         return strip
 
     def _draw(self, key: Hashable, context: _Context) -> Strip:
-        width, widths = context.width, context.widths
+        widths = context.widths
         assert isinstance(key, tuple)
         if key[0] == "header":
             line = self._line(self._header_values(), widths, MARK_NONE)
-            return self._strip(line, width, context.header)
+            return self._strip(line, context, context.header)
         if key[0] == "empty":
-            return self._strip("  " + clean(self.empty_text), width, context.empty)
+            return self._strip("  " + clean(self.empty_text), context, context.empty)
         if key[0] == "blank":
-            return Strip.blank(width, context.base)
+            return self._strip("", context, context.base)
         cells, is_selected, is_cursor = key
         style = context.base
         if is_selected:
@@ -435,11 +471,12 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         if is_cursor:
             style += context.cursor
         mark = MARK_SELECTED if is_selected else MARK_NONE
-        return self._strip(self._line(cells, widths, mark), width, style)
+        return self._strip(self._line(cells, widths, mark), context, style)
 
     @staticmethod
-    def _strip(line: str, width: int, style: Style) -> Strip:
+    def _strip(line: str, context: _Context, style: Style) -> Strip:
         """One segment: every cell of a line has the line's style (text is never markup)."""
+        width = context.width
         return Strip([Segment(set_cell_size(line, width), style)], width)
 
     # ---- cursor and scrolling -----------------------------------------------------------

@@ -283,3 +283,46 @@ def test_scrollbar_thumb_arithmetic_matches_textual() -> None:
         key = _thumb(bar)  # type: ignore[arg-type]
         look = drawn(size, virtual, window, position)
         assert seen.setdefault((size, key), look) == look, (size, virtual, window, position)
+
+
+async def test_table_lines_equal_textuals_own_drawing(tmp_path: Path) -> None:
+    """The table hands out its cached lines itself when its box is plain; the cells it shows
+    must be what Textual's own path (``StylesCache``: background, filters, crop) makes of the
+    same lines, and a box that is not plain (a border) must still get its border."""
+    from textual.geometry import Region
+    from textual.widget import Widget
+
+    db = CacheDB(tmp_path / "many.sqlite")
+    fill_many(db)
+    app = PartnerApp(db, today=TODAY)
+
+    def runs(strips: list) -> list[list[tuple[str, object]]]:
+        return [[(s.text, s.style) for s in strip.simplify()] for strip in strips]
+
+    async with app.run_test(size=SIZE) as pilot:
+        app = await open_clients(pilot)
+        table = app.screen.query_one(VirtualTable)
+        width, height = table.region.width, table.region.height
+        crops = [Region(0, 0, width, height), Region(0, 3, width, 5), Region(4, 1, 30, 7)]
+        for keys in (["j", "j", "space"], ["slash", "b", "e"], ["enter", "G"]):
+            await pilot.press(*keys)
+            await settle(pilot)
+            assert table._plain_box()
+            for crop in crops:
+                ours = table.render_lines(crop)
+                table._styles_cache.clear()
+                theirs = Widget.render_lines(table, crop)
+                # The cells left of the scrollbar (which covers the rest of the region).
+                shown = max(0, min(crop.right, table.scrollable_content_region.width) - crop.x)
+                textual = runs([strip.crop(0, shown) for strip in theirs])
+                ours = runs([strip.crop(0, shown) for strip in ours])
+                assert all(strip.cell_length >= shown for strip in theirs)
+                assert len(ours) == crop.height
+                for n, (a, b) in enumerate(zip(ours, textual, strict=True)):
+                    assert a == b, (keys, crop, n, repr(a)[-300:], repr(b)[-300:])
+        table.styles.border = ("round", "red")
+        await settle(pilot)
+        assert not table._plain_box()
+        top = "".join(s.text for s in table.render_lines(Region(0, 0, width, 1))[0])
+        assert top.startswith("╭") and top.rstrip().endswith("╮"), top
+    db.dispose()
