@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, cast
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer
 
 from partner_tui.core.i18n import t
 from partner_tui.widgets.keys import install_bindings
 from partner_tui.widgets.status_line import StatusLine
+from partner_tui.widgets.still import StillFooter, StillLines
 from partner_tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ TABS = (
 )
 
 
-class PartnerScreen(Screen[None]):
+class PartnerScreen(StillLines, Screen[None]):
     """A main screen (a Textual mode). Subclasses set ``MODE`` and ``BINDING_SCOPE``."""
 
     MODE = ""
@@ -51,7 +51,7 @@ class PartnerScreen(Screen[None]):
         yield TitleBar(t("app.title", lang), tabs, self.MODE, right=right)
         yield from body
         yield StatusLine()
-        yield Footer(show_command_palette=False)
+        yield StillFooter(show_command_palette=False)
 
     def selection_counts(self) -> tuple[int, int] | None:
         """(selected, hidden by filter) for the status line; None when there is no selection."""

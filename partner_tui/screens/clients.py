@@ -8,7 +8,6 @@ from contextlib import closing
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widgets import Input, Static
@@ -26,6 +25,7 @@ from partner_tui.core.safe_text import plain
 from partner_tui.screens.base import PartnerScreen
 from partner_tui.screens.client_detail import ClientDetailModal
 from partner_tui.screens.filter_modal import FilterChoice, FilterModal
+from partner_tui.widgets.still import StillHorizontal, StillStatic, StillVertical
 from partner_tui.widgets.text_line import TextLine
 from partner_tui.widgets.virtual_table import Column, VirtualTable
 
@@ -108,10 +108,10 @@ class ClientsScreen(PartnerScreen):
         search.cursor_blink = False  # a blinking cursor would send bytes while idle
         yield from self.compose_frame(
             [
-                Vertical(
-                    Horizontal(
+                StillVertical(
+                    StillHorizontal(
                         TextLine(id="clients-count", style="bold"),
-                        Static(id="clients-filters"),
+                        StillStatic(id="clients-filters"),
                         id="clients-titlebar",
                     ),
                     search,

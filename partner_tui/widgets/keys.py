@@ -10,7 +10,11 @@ from partner_tui.core.bindings import BindingSpec, bindings_for
 
 def to_binding(spec: BindingSpec, language: str) -> Binding:
     return Binding(
-        spec.keys, spec.action, spec.label(language), show=spec.show, id=spec.id,
+        spec.keys,
+        spec.action,
+        spec.label(language),
+        show=spec.show,
+        id=spec.id,
         priority=spec.priority,
     )
 

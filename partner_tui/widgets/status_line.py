@@ -15,6 +15,7 @@ from textual.widget import Widget
 from partner_tui.core.formatting import format_age, format_datetime, format_int
 from partner_tui.core.i18n import t
 from partner_tui.core.safe_text import clean
+from partner_tui.widgets.still import StillLines
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,7 @@ def status_text(state: StatusState, now: datetime | None = None) -> Text:
     return text
 
 
-class StatusLine(Widget):
+class StatusLine(StillLines, Widget):
     DEFAULT_CSS = """
     StatusLine {
         height: 1;

@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widget import Widget
 
+from partner_tui.widgets.still import StillLines
 
-class TitleBar(Widget):
+
+class TitleBar(StillLines, Widget):
     DEFAULT_CSS = """
     TitleBar {
         height: 1;

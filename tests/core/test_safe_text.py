@@ -33,8 +33,23 @@ def test_terminal_escapes_are_stripped() -> None:
 def test_bidi_controls_are_stripped() -> None:
     rtl = "Invoice \u202egnp.exe\u202c AS"
     assert clean(rtl) == "Invoice gnp.exe AS"
-    every = "".join(chr(c) for c in [0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067,
-                                     0x2068, 0x2069, 0x200E, 0x200F, 0x061C])
+    every = "".join(
+        chr(c)
+        for c in [
+            0x202A,
+            0x202B,
+            0x202C,
+            0x202D,
+            0x202E,
+            0x2066,
+            0x2067,
+            0x2068,
+            0x2069,
+            0x200E,
+            0x200F,
+            0x061C,
+        ]
+    )
     assert clean(f"a{every}b") == "ab"
 
 
@@ -48,3 +63,13 @@ def test_ordinary_text_is_unchanged() -> None:
         assert clean(s) == s
     assert clean(None) == ""
     assert clean(123) == "123"
+
+
+def test_controls_are_stripped_from_non_ascii_text_too() -> None:
+    # The fast path skips only text Python calls printable; every character clean() strips or
+    # replaces must be one it does not, or it would slip through in non-ASCII names.
+    from partner_tui.core.safe_text import _TABLE
+
+    assert not [hex(cp) for cp in _TABLE if chr(cp).isprintable()]
+    assert clean("Rør \u202eAS\u202c Ærlig\x1b[2J") == "Rør AS Ærlig[2J"
+    assert clean("Ås\u2028en\tBygg") == "Ås en Bygg"

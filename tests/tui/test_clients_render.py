@@ -14,6 +14,7 @@ from textual.worker import WorkerCancelled
 from partner_tui.app import PartnerApp
 from partner_tui.core.cache import CacheDB
 from partner_tui.screens.clients import ClientsScreen
+from partner_tui.widgets.still import plain_box
 from partner_tui.widgets.virtual_table import VirtualTable
 from tests.tui.conftest import TODAY, FakeReport, FakeSyncer, fill_cache
 
@@ -100,6 +101,7 @@ async def redrawn(pilot: Pilot[None], app: PartnerApp) -> list[list[tuple[str, o
     table = app.screen.query_one(VirtualTable)
     table._strips.clear()
     table._shown.clear()
+    table.vertical_scrollbar._lines.clear()
     for widget in app.screen.query("*"):
         widget.refresh()
     if table.show_vertical_scrollbar:
@@ -307,7 +309,7 @@ async def test_table_lines_equal_textuals_own_drawing(tmp_path: Path) -> None:
         for keys in (["j", "j", "space"], ["slash", "b", "e"], ["enter", "G"]):
             await pilot.press(*keys)
             await settle(pilot)
-            assert table._plain_box()
+            assert plain_box(table)
             for crop in crops:
                 ours = table.render_lines(crop)
                 table._styles_cache.clear()
@@ -322,7 +324,68 @@ async def test_table_lines_equal_textuals_own_drawing(tmp_path: Path) -> None:
                     assert a == b, (keys, crop, n, repr(a)[-300:], repr(b)[-300:])
         table.styles.border = ("round", "red")
         await settle(pilot)
-        assert not table._plain_box()
+        assert not plain_box(table)
         top = "".join(s.text for s in table.render_lines(Region(0, 0, width, 1))[0])
         assert top.startswith("╭") and top.rstrip().endswith("╮"), top
     db.dispose()
+
+
+async def test_table_scrollbar_lines_equal_textuals_own_drawing() -> None:
+    """The table's scrollbar draws each kind of line once and keeps it; every bar must equal
+    Textual's own drawing of the same bar: thumb sizes and places from none to the whole
+    bar, scrolled to top, middle and bottom, hovered and grabbed."""
+    import random
+
+    from textual.app import App, ComposeResult
+    from textual.geometry import Offset, Region
+    from textual.scrollbar import ScrollBar
+
+    from partner_tui.widgets.virtual_table import EmptySource, TableScrollBar
+
+    class Rows(EmptySource):
+        def __init__(self, n: int) -> None:
+            self.visible_count = n  # type: ignore[misc]
+
+        def row_key(self, i: int) -> int:
+            return i
+
+        def cells(self, i: int) -> tuple[str, ...]:
+            return (f"rad {i}",)
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            from partner_tui.widgets.virtual_table import Column
+
+            yield VirtualTable([Column("a", "A", flex=1)], Rows(0))
+
+    def runs(strips: list) -> list[list[tuple[str, object]]]:
+        return [[(s.text, s.style) for s in strip.simplify()] for strip in strips]
+
+    rng = random.Random(7)
+    app = One()
+    async with app.run_test(size=(40, 20)) as pilot:
+        table = app.query_one(VirtualTable)
+        bar = table.vertical_scrollbar
+        assert isinstance(bar, TableScrollBar)
+        checked = 0
+        for count in [0, 5, 18, 19, 20, 25, 40, 100, 333, 1000, 10_000]:
+            table.set_source(Rows(count))
+            await pilot.pause()
+            for where in ("top", "middle", "bottom"):
+                target = {"top": 0, "middle": count // 2, "bottom": max(0, count - 1)}[where]
+                table.move_cursor(target)
+                await pilot.pause()
+                for grabbed, hover in ((False, False), (False, True), (True, False)):
+                    bar.grabbed = Offset(0, 0) if grabbed else None
+                    bar.mouse_over = hover
+                    full = Region(0, 0, bar.size.width, bar.size.height)
+                    ours = runs(bar.render_lines(full))
+                    bar._styles_cache.clear()
+                    theirs = runs(ScrollBar.render_lines(bar, full))
+                    assert ours == theirs, (count, where, grabbed, hover)
+                    part = Region(0, rng.randrange(bar.size.height), bar.size.width, 1)
+                    assert runs(bar.render_lines(part)) == runs(ScrollBar.render_lines(bar, part))
+                    checked += 1
+        assert checked == 11 * 3 * 3
+        # Kinds of line (two tracks, thumb, 2 × 8 thumb ends; 3 colourings), not lines.
+        assert len(bar._lines) <= 3 * (3 + 2 * 8) < checked * bar.size.height
