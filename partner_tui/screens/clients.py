@@ -152,7 +152,7 @@ class ClientsScreen(PartnerScreen):
     @work(thread=True, exclusive=True, group="search-index", exit_on_error=False)
     def _prepare_search(self) -> None:
         """Build the text-search index of a new snapshot before the first keystroke needs it
-        (≈30 ms at 10,000 clients; a keystroke before it is ready builds it itself)."""
+        (≈150 ms at 10,000 clients; a keystroke before it is ready builds it itself)."""
         self.model.prepare_search()
 
     def _current_filter(self) -> ClientFilter:

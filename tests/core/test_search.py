@@ -73,3 +73,19 @@ def test_an_order_must_cover_every_row() -> None:
     index = SearchIndex.build(["a", "b"])
     with pytest.raises(ValueError):
         index.ordered([0])
+
+
+def test_pairs_of_letters_find_what_a_scan_finds() -> None:
+    """Words of one, two and more letters, Norwegian letters and digits included, over rows
+    whose texts share pairs but not the whole word (the candidates must be checked)."""
+    keys = [
+        SEP.join(["912345678", "bakeri bergen as"]),
+        SEP.join(["912399999", "keer ri as"]),  # has 'ke', 'er' and 'ri', but not 'keri'
+        SEP.join(["812345678", "rørlegger øst"]),
+        SEP.join(["700000000", "ærlig åsen"]),
+    ]
+    index = SearchIndex.build(keys)
+    ordered = index.ordered([3, 2, 1, 0])
+    for word in ["b", "ba", "bak", "keri", "912", "9123", "ø", "rø", "rør", "åsen", "zz", "aa"]:
+        want = [r for r in [3, 2, 1, 0] if word in keys[r]]
+        assert ordered.rows(ordered.mask([word], ordered.all)) == want, word
