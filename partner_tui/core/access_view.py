@@ -116,8 +116,7 @@ def client_choices(conn: sqlite3.Connection) -> list[tuple[int, str]]:
     return [
         (int(i), f"{clean(o)} {clean(n)}")
         for i, o, n in conn.execute(
-            "SELECT id, orgnr, name FROM client WHERE status = 'active' "
-            "ORDER BY name COLLATE NB"
+            "SELECT id, orgnr, name FROM client WHERE status = 'active' ORDER BY name COLLATE NB"
         )
     ]
 

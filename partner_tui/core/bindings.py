@@ -103,14 +103,14 @@ BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("dashboard.filter", "f", "filter", "Filter", "Filter"),
     BindingSpec("dashboard.clear", "escape", "clear_filter", "Nullstill", "Clear"),
     # clients (partner list)
-    BindingSpec("clients.search", "slash", "focus_search", "Søk", "Search"),
+    BindingSpec("clients.search", "slash", "focus_search", "Søk", "Search", priority=True),
     BindingSpec("clients.filter", "f", "filter", "Filter", "Filter"),
     BindingSpec("clients.clear", "escape", "clear_filter", "Nullstill", "Clear"),
     # access administration (the bulk pipeline)
     # the footer shows these in this order: the everyday actions first
     BindingSpec("access.pick", "f", "pick", "Finn", "Find"),
     BindingSpec("access.view", "v", "toggle_view", "Bruker/klient", "User/client"),
-    BindingSpec("access.search", "slash", "focus_search", "Søk", "Search"),
+    BindingSpec("access.search", "slash", "focus_search", "Søk", "Search", priority=True),
     BindingSpec("access.grant", "n", "grant", "Gi tilgang", "Grant"),
     BindingSpec("access.revoke", "x", "revoke", "Fjern", "Revoke"),
     BindingSpec("access.undo", "u", "undo", "Angre", "Undo"),
@@ -128,7 +128,7 @@ BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("templates.edit", "e,enter", "edit", "Endre", "Edit"),
     BindingSpec("templates.delete", "x", "delete", "Slett", "Delete"),
     BindingSpec("templates.back", "escape", "back", "Tilbake", "Back"),
-    BindingSpec("audit.search", "slash", "focus_search", "Søk", "Search"),
+    BindingSpec("audit.search", "slash", "focus_search", "Søk", "Search", priority=True),
     BindingSpec("audit.back", "escape", "back", "Tilbake", "Back"),
     BindingSpec("handover.assign", "h", "assign", "Ny ansvarlig", "New ansvarlig"),
     BindingSpec("handover.all", "A", "assign_all", "Samme for alle", "Same for all"),

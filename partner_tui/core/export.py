@@ -61,8 +61,7 @@ def access_report(
     sql = (
         "SELECT u.name, u.email, c.orgnr, c.name, a.access_level, a.role, a.role_source, "
         "a.valid_until FROM access_grant a JOIN user u ON u.id = a.user_id "
-        "JOIN client c ON c.id = a.client_id"
-        + (" WHERE " + " AND ".join(where) if where else "")
+        "JOIN client c ON c.id = a.client_id" + (" WHERE " + " AND ".join(where) if where else "")
     )
     found = sorted(
         conn.execute(sql.replace("SELECT u.name", "SELECT u.id, c.id, u.name"), args),

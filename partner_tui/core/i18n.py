@@ -137,7 +137,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "The user copied from has no access to this client",
     ),
     "problem.duplicate-template": (
-        "Det finnes allerede en mal med det navnet", "A template with that name exists",
+        "Det finnes allerede en mal med det navnet",
+        "A template with that name exists",
     ),
     "problem.not-found": ("Finnes ikke (slettet?)", "Not found (deleted?)"),
     "access.altinn_on": ("sett tagg", "set tag"),
@@ -182,12 +183,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bulk.exact": ("(fra serveren)", "(from the server)"),
     "bulk.local": ("(fra cachen, frakoblet)", "(from the cache, offline)"),
     "bulk.local_pending_1": (
-        "– 1 ventende endring er ikke med", "– 1 pending change is not included",
+        "– 1 ventende endring er ikke med",
+        "– 1 pending change is not included",
     ),
     "access.pick_level_only": ("Velg tilgangsnivå", "Pick an access level"),
     "access.copy_to": ("til", "to"),
     "bulk.local_pending": (
-        "– {n} ventende endringer er ikke med", "– {n} pending changes are not included",
+        "– {n} ventende endringer er ikke med",
+        "– {n} pending changes are not included",
     ),
     "bulk.hint": ("enter bekrefter, esc avbryter", "enter confirms, esc cancels"),
     "bulk.confirm": ("Utfør «{summary}»?\n{totals}", "Apply “{summary}”?\n{totals}"),
@@ -232,7 +235,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "some clients failed in: {what} (see Access)",
     ),
     "pending.pushed": (
-        "Ventende endringer sendt: {n}, avvist: {r}", "Pending changes sent: {n}, rejected: {r}",
+        "Ventende endringer sendt: {n}, avvist: {r}",
+        "Pending changes sent: {n}, rejected: {r}",
     ),
     "app.commands": ("Kommandoer", "Commands"),
     # status line

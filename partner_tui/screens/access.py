@@ -30,7 +30,7 @@ from partner_tui.core.bulk import AltinnPlan, CopyPlan, OffboardPlan, Plan
 from partner_tui.core.formatting import format_date
 from partner_tui.core.i18n import t
 from partner_tui.core.safe_text import plain
-from partner_tui.screens.base import PartnerScreen
+from partner_tui.screens.base import PartnerScreen, focus_search
 from partner_tui.screens.bulk_screens import PickModal, parse_day
 from partner_tui.widgets.virtual_table import Column, VirtualTable
 
@@ -200,7 +200,7 @@ class AccessScreen(PartnerScreen):
         self.papp.publish_status()
 
     def action_focus_search(self) -> None:
-        self.query_one("#access-search", Input).focus()
+        focus_search(self, self.query_one("#access-search", Input))
 
     def action_clear_filter(self) -> None:
         search = self.query_one("#access-search", Input)

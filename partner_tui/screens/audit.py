@@ -17,6 +17,7 @@ from textual.widgets import Footer, Input, Static
 from partner_tui.core.audit_view import AuditRow, load_audit
 from partner_tui.core.i18n import t
 from partner_tui.core.safe_text import plain
+from partner_tui.screens.base import focus_search
 from partner_tui.screens.bulk_screens import ListSource
 from partner_tui.widgets.keys import install_bindings
 from partner_tui.widgets.virtual_table import Column, VirtualTable
@@ -97,7 +98,7 @@ class AuditScreen(Screen[None]):
         self.query_one("#audit-table", VirtualTable).focus()
 
     def action_focus_search(self) -> None:
-        self.query_one("#audit-search", Input).focus()
+        focus_search(self, self.query_one("#audit-search", Input))
 
     def action_back(self) -> None:
         self.dismiss(None)

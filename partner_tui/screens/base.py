@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widget import Widget
+from textual.widgets import Input
 
 from partner_tui.core.i18n import t
 from partner_tui.widgets.keys import install_bindings
@@ -24,6 +25,17 @@ TABS = (
     ("access", "3", "screen.access"),
     ("pending", "7", "screen.pending"),
 )
+
+
+def focus_search(screen: Screen[Any], field: Input) -> None:
+    """``/``: into the search field, at once. The binding has priority, so the app runs it
+    before it routes the next key: "/ber" arriving in one read (fast typing, a paste, an SSH
+    link batching keys) lands whole in the field, not partly in the table, where "r" would
+    start a sync. In the field itself, ``/`` is typed."""
+    if field.has_focus:
+        field.insert_text_at_cursor("/")
+    else:
+        screen.set_focus(field)  # not ``focus()``, which waits until after this key
 
 
 class PartnerScreen(StillLines, Screen[None]):

@@ -197,8 +197,11 @@ class ConfirmModal(ModalScreen[bool]):
 
 
 def totals_text(preview: Preview, language: str) -> str:
-    text = t("bulk.totals", language, **{k: preview.totals.get(k, 0) for k in
-                                           ("grant", "change", "unchanged", "revoke")})
+    text = t(
+        "bulk.totals",
+        language,
+        **{k: preview.totals.get(k, 0) for k in ("grant", "change", "unchanged", "revoke")},
+    )
     if preview.totals.get("failed"):
         text += ", " + t("bulk.failed_n", language, n=preview.totals["failed"])
     if preview.totals.get("lowered"):
@@ -225,14 +228,19 @@ class _PipelineScreen(Screen[None]):
     def _t(self, key: str, **values: object) -> str:
         return t(key, self.papp.language, **values)
 
-    def _rows(self, rows: Sequence[PreviewRow], names: Callable[[PreviewRow], tuple[str, str]],
-              status: Callable[[PreviewRow], str]) -> list[tuple[int, Sequence[str]]]:
+    def _rows(
+        self,
+        rows: Sequence[PreviewRow],
+        names: Callable[[PreviewRow], tuple[str, str]],
+        status: Callable[[PreviewRow], str],
+    ) -> list[tuple[int, Sequence[str]]]:
         lang = self.papp.language
         out: list[tuple[int, Sequence[str]]] = []
         for i, row in enumerate(rows):
             user, client = names(row)
-            before = row.before_text if row.before_text is not None else grant_text(row.before,
-                                                                                    lang)
+            before = (
+                row.before_text if row.before_text is not None else grant_text(row.before, lang)
+            )
             after = row.after_text if row.after_text is not None else grant_text(row.after, lang)
             out.append((i, (user, client, before, "→", after, status(row), reason_text(row, lang))))
         return out
@@ -255,26 +263,37 @@ class PreviewScreen(_PipelineScreen):
 
     SCOPE = "preview"
 
-    def __init__(self, plan: AnyPlan, preview: Preview,
-                 names: Callable[[PreviewRow], tuple[str, str]], *, exact: bool) -> None:
+    def __init__(
+        self,
+        plan: AnyPlan,
+        preview: Preview,
+        names: Callable[[PreviewRow], tuple[str, str]],
+        *,
+        exact: bool,
+    ) -> None:
         super().__init__()
         self.plan, self.preview, self.names, self.exact = plan, preview, names, exact
 
     def compose(self) -> ComposeResult:
         lang = self.papp.language
-        rows = self._rows(attention_first(self.preview.rows), self.names,
-                          lambda r: t("change.lower" if r.lowers else f"change.{r.change}",
-                                      lang))
-        yield Static(plain(self._t("bulk.preview_title", summary=self.plan.summary),
-                           style="bold"), id="preview-title")
+        rows = self._rows(
+            attention_first(self.preview.rows),
+            self.names,
+            lambda r: t("change.lower" if r.lowers else f"change.{r.change}", lang),
+        )
+        yield Static(
+            plain(self._t("bulk.preview_title", summary=self.plan.summary), style="bold"),
+            id="preview-title",
+        )
         exact = self._t("bulk.exact" if self.exact else "bulk.local")
         if not self.exact and self.papp.status.pending:
             # the cache does not know what is still queued: say so rather than look complete
             n = self.papp.status.pending
             exact += " " + self._t("bulk.local_pending_1" if n == 1 else "bulk.local_pending", n=n)
         yield Static(plain(f"{totals_text(self.preview, lang)}  {exact}"), id="preview-totals")
-        yield VirtualTable(self._columns(), ListSource(rows), selectable=False, language=lang,
-                           id="preview-table")
+        yield VirtualTable(
+            self._columns(), ListSource(rows), selectable=False, language=lang, id="preview-table"
+        )
         yield Static(plain(self._t("bulk.hint")), id="preview-progress")
         yield Footer(show_command_palette=False)
 
@@ -297,8 +316,12 @@ class PreviewScreen(_PipelineScreen):
 
         self.app.push_screen(
             ConfirmModal(
-                t("bulk.confirm", lang, summary=self.plan.summary,
-                  totals=totals_text(self.preview, lang)),
+                t(
+                    "bulk.confirm",
+                    lang,
+                    summary=self.plan.summary,
+                    totals=totals_text(self.preview, lang),
+                ),
                 lang,
             ),
             answered,
@@ -318,8 +341,9 @@ class ResultsScreen(_PipelineScreen):
 
     SCOPE = "results"
 
-    def __init__(self, plan: AnyPlan, result: AnyResult,
-                 names: Callable[[PreviewRow], tuple[str, str]]) -> None:
+    def __init__(
+        self, plan: AnyPlan, result: AnyResult, names: Callable[[PreviewRow], tuple[str, str]]
+    ) -> None:
         super().__init__()
         self.plan, self.result, self.names = plan, result, names
 
@@ -328,18 +352,29 @@ class ResultsScreen(_PipelineScreen):
 
         lang = self.papp.language
         statuses = {i: str(getattr(r, "status", "")) for i, r in enumerate(self.result.results)}
-        rows = self._rows(result_rows(self.result), self.names,
-                          lambda r: "")
-        rows = [(k, (*cells[:5], t(f"result.{statuses[k]}", lang), cells[6]))
-                for k, cells in rows]
-        yield Static(plain(self._t("bulk.results_title", summary=self.plan.summary),
-                           style="bold"), id="results-title")
+        rows = self._rows(result_rows(self.result), self.names, lambda r: "")
+        rows = [(k, (*cells[:5], t(f"result.{statuses[k]}", lang), cells[6])) for k, cells in rows]
+        yield Static(
+            plain(self._t("bulk.results_title", summary=self.plan.summary), style="bold"),
+            id="results-title",
+        )
         s = self.result.summary
-        yield Static(plain(self._t("bulk.results_totals", created=s.created, updated=s.updated,
-                                   unchanged=s.unchanged, deleted=s.deleted, failed=s.failed)),
-                     id="results-totals")
-        yield VirtualTable(self._columns(), ListSource(rows), selectable=False, language=lang,
-                           id="results-table")
+        yield Static(
+            plain(
+                self._t(
+                    "bulk.results_totals",
+                    created=s.created,
+                    updated=s.updated,
+                    unchanged=s.unchanged,
+                    deleted=s.deleted,
+                    failed=s.failed,
+                )
+            ),
+            id="results-totals",
+        )
+        yield VirtualTable(
+            self._columns(), ListSource(rows), selectable=False, language=lang, id="results-table"
+        )
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:

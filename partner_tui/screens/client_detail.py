@@ -68,8 +68,10 @@ class ClientDetailModal(ModalScreen[None]):
         for _ in range(4):
             table.add_column()
         table.add_row(
-            *(plain(self._t(h)) for h in ("detail.user", "filter.role", "detail.level",
-                                          "detail.valid")),
+            *(
+                plain(self._t(h))
+                for h in ("detail.user", "filter.role", "detail.level", "detail.valid")
+            ),
             style="bold underline",
         )
         for g in d.grants:
@@ -77,12 +79,17 @@ class ClientDetailModal(ModalScreen[None]):
             until = ""
             if g.valid_until:
                 try:
-                    until = self._t("detail.until",
-                                    date=format_date(date.fromisoformat(g.valid_until), lang))
+                    until = self._t(
+                        "detail.until", date=format_date(date.fromisoformat(g.valid_until), lang)
+                    )
                 except ValueError:
                     until = g.valid_until
-            table.add_row(plain(g.user_name), plain(t(f"role.{g.role}", lang)),
-                          plain(f"{g.access_level}, {source}"), plain(until))
+            table.add_row(
+                plain(g.user_name),
+                plain(t(f"role.{g.role}", lang)),
+                plain(f"{g.access_level}, {source}"),
+                plain(until),
+            )
         if not d.grants:
             table.add_row(plain(self._t("detail.no_access")), "", "", "")
         with VerticalScroll():

@@ -22,10 +22,10 @@ from partner_tui.core.queries import (
     client_detail,
 )
 from partner_tui.core.safe_text import plain
-from partner_tui.screens.base import PartnerScreen
+from partner_tui.screens.base import PartnerScreen, focus_search
 from partner_tui.screens.client_detail import ClientDetailModal
 from partner_tui.screens.filter_modal import FilterChoice, FilterModal
-from partner_tui.widgets.still import StillHorizontal, StillStatic, StillVertical
+from partner_tui.widgets.still import StillHorizontal, StillStatic
 from partner_tui.widgets.text_line import TextLine
 from partner_tui.widgets.virtual_table import Column, VirtualTable
 
@@ -106,19 +106,18 @@ class ClientsScreen(PartnerScreen):
             placeholder=t("clients.search_placeholder", lang), id="clients-search", compact=True
         )
         search.cursor_blink = False  # a blinking cursor would send bytes while idle
+        # Straight on the screen, no container around them: every widget under the area a
+        # keystroke repaints is visited on each frame (DESIGN.md §8).
         yield from self.compose_frame(
             [
-                StillVertical(
-                    StillHorizontal(
-                        TextLine(id="clients-count", style="bold"),
-                        StillStatic(id="clients-filters"),
-                        id="clients-titlebar",
-                    ),
-                    search,
-                    Static(id="clients-empty"),
-                    table,
-                    id="clients-body",
-                )
+                StillHorizontal(
+                    TextLine(id="clients-count", style="bold"),
+                    StillStatic(id="clients-filters"),
+                    id="clients-titlebar",
+                ),
+                search,
+                Static(id="clients-empty"),
+                table,
             ]
         )
 
@@ -275,7 +274,7 @@ class ClientsScreen(PartnerScreen):
     # ---- actions ------------------------------------------------------------------------
 
     def action_focus_search(self) -> None:
-        self.query_one("#clients-search", Input).focus()
+        focus_search(self, self.query_one("#clients-search", Input))
 
     def action_clear_filter(self) -> None:
         search = self.query_one("#clients-search", Input)

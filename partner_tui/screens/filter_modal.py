@@ -84,8 +84,11 @@ class FilterModal(ModalScreen[FilterChoice]):
         self, options: list[tuple[Any, Any]], value: Any, label: str, wid: str
     ) -> Select[Any]:
         return Select(
-            options, prompt=f"{label}: {self._t('filter.all')}", allow_blank=True,
-            value=Select.NULL if value is None else value, id=wid,
+            options,
+            prompt=f"{label}: {self._t('filter.all')}",
+            allow_blank=True,
+            value=Select.NULL if value is None else value,
+            id=wid,
         )
 
     def compose(self) -> ComposeResult:
@@ -95,25 +98,35 @@ class FilterModal(ModalScreen[FilterChoice]):
             yield Label(self._t("filter.group"))
             yield self._select(
                 [(plain(f"{g.name} ({g.count})"), g.id) for g in self.groups],
-                self.choice.group_id, self._t("filter.group"), "pick-group",
+                self.choice.group_id,
+                self._t("filter.group"),
+                "pick-group",
             )
             yield Label(self._t("filter.user"))
             yield self._select(
                 [(plain(f"{u.name} ({u.count})"), u.id) for u in self.users],
-                self.choice.user_id, self._t("filter.user"), "pick-user",
+                self.choice.user_id,
+                self._t("filter.user"),
+                "pick-user",
             )
             yield Label(self._t("filter.role"))
             yield self._select(
-                [(t("role.ansvarlig", lang), "ansvarlig"),
-                 (t("role.medarbeider", lang), "medarbeider")],
-                self.choice.role, self._t("filter.role"), "pick-role",
+                [
+                    (t("role.ansvarlig", lang), "ansvarlig"),
+                    (t("role.medarbeider", lang), "medarbeider"),
+                ],
+                self.choice.role,
+                self._t("filter.role"),
+                "pick-role",
             )
             yield Label(self._t("filter.role_hint"), classes="hint")
             if self.with_altinn:
                 yield Label(self._t("filter.altinn"))
                 yield self._select(
                     [(self._t("filter.altinn_yes"), True), (self._t("filter.altinn_no"), False)],
-                    self.choice.altinn, self._t("filter.altinn"), "pick-altinn",
+                    self.choice.altinn,
+                    self._t("filter.altinn"),
+                    "pick-altinn",
                 )
             with Horizontal():
                 yield Button(self._t("filter.reset"), id="reset")
@@ -122,7 +135,9 @@ class FilterModal(ModalScreen[FilterChoice]):
     def on_select_changed(self, event: Select.Changed) -> None:
         value: Any = None if event.value is Select.NULL else event.value
         field = {
-            "pick-group": "group_id", "pick-user": "user_id", "pick-role": "role",
+            "pick-group": "group_id",
+            "pick-user": "user_id",
+            "pick-role": "role",
             "pick-altinn": "altinn",
         }.get(event.select.id or "")
         if field is None:

@@ -35,14 +35,22 @@ class PendingScreen(PartnerScreen):
             Column("attempts", t("col.attempts", lang), width=6, align="right"),
             Column("reason", t("col.reason", lang), flex=3, min_width=12),
         ]
-        yield from self.compose_frame([
-            Vertical(
-                Static(id="pending-heading"),
-                VirtualTable(columns, ListSource(), selectable=False, language=lang,
-                             empty_text=t("pending.empty", lang), id="pending-table"),
-                id="pending-body",
-            )
-        ])
+        yield from self.compose_frame(
+            [
+                Vertical(
+                    Static(id="pending-heading"),
+                    VirtualTable(
+                        columns,
+                        ListSource(),
+                        selectable=False,
+                        language=lang,
+                        empty_text=t("pending.empty", lang),
+                        id="pending-table",
+                    ),
+                    id="pending-body",
+                )
+            ]
+        )
 
     def on_mount(self) -> None:
         self.query_one(VirtualTable).focus()
@@ -59,13 +67,16 @@ class PendingScreen(PartnerScreen):
         lang = self.papp.language
         self.items = items
         rows: list[tuple[int, Sequence[str]]] = [
-            (item.id, (
-                _when(item.created_at, lang),
-                t(f"pending.status.{item.status}", lang),
-                clean(item.summary) or f"{item.method} {item.path}",
-                str(item.attempts),
-                clean(item.last_problem or ""),
-            ))
+            (
+                item.id,
+                (
+                    _when(item.created_at, lang),
+                    t(f"pending.status.{item.status}", lang),
+                    clean(item.summary) or f"{item.method} {item.path}",
+                    str(item.attempts),
+                    clean(item.last_problem or ""),
+                ),
+            )
             for item in items
         ]
         table = self.query_one(VirtualTable)

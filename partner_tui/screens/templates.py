@@ -103,8 +103,12 @@ class TemplatesScreen(Screen[None]):
                 return
             levels = [(t(f"access.level.{lv}", lang), lv) for lv in LEVELS]
             self.app.push_screen(
-                PickModal(self._t("access.pick_level_only"), levels, language=lang,
-                          current=start.access_level if start else None),
+                PickModal(
+                    self._t("access.pick_level_only"),
+                    levels,
+                    language=lang,
+                    current=start.access_level if start else None,
+                ),
                 lambda level: leveled(str(name), level),
             )
 
@@ -117,8 +121,12 @@ class TemplatesScreen(Screen[None]):
                 (t("role.medarbeider", lang), "medarbeider"),
             ]
             self.app.push_screen(
-                PickModal(self._t("access.pick_role"), roles, language=lang,
-                          current=(start.role or NO_ROLE) if start else None),
+                PickModal(
+                    self._t("access.pick_role"),
+                    roles,
+                    language=lang,
+                    current=(start.role or NO_ROLE) if start else None,
+                ),
                 lambda role: roled(name, str(level), role),
             )
 

@@ -216,6 +216,29 @@ async def test_clients_count_filter_and_escape(cache: CacheDB) -> None:
         assert "6 av 6 klienter" in screen_text(app)
 
 
+async def test_a_burst_of_keys_after_slash_all_go_to_the_search(cache: CacheDB) -> None:
+    """ "/acme" arriving in one read (fast typing, a paste, SSH batching): every key after the
+    slash lands in the search field, none in the table ("r" there would start a sync)."""
+    from textual import events
+
+    syncer = FakeSyncer(cache)
+    app = PartnerApp(cache, syncer, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await open_clients(pilot)
+        await settle(pilot)
+        calls = syncer.calls
+        for key, char in [("slash", "/"), ("r", "r"), ("ø", "ø"), ("r", "r")]:
+            app._driver.send_message(events.Key(key, char))  # together, no pause between
+        await settle(pilot)
+        search = app.screen.query_one("#clients-search")
+        assert search.value == "rør"
+        assert syncer.calls == calls  # no sync was started by the "r"s
+        assert "1 av 6 klienter" in screen_text(app)
+        app._driver.send_message(events.Key("slash", "/"))  # in the field, "/" is typed
+        await settle(pilot)
+        assert search.value == "rør/"
+
+
 async def test_hostile_names_render_literally(cache: CacheDB) -> None:
     app = PartnerApp(cache, today=TODAY)
     async with app.run_test(size=SIZE) as pilot:
