@@ -88,7 +88,8 @@ class ClientsScreen(PartnerScreen):
         self.model = self.papp.client_model
         self.source = ClientTableSource(self.model, self.papp.language)
         self.pickers = FilterChoice()
-        self._titles_shown: tuple[object, ...] = ()
+        self._frame_shown: tuple[object, ...] | None = None
+        self._count_shown: tuple[object, ...] | None = None
 
     def compose(self) -> ComposeResult:
         lang = self.papp.language
@@ -167,42 +168,40 @@ class ClientsScreen(PartnerScreen):
         self._update_titles()
 
     def _update_titles(self) -> None:
-        # Called on every filter keystroke: only what changed is touched (see below).
+        # Called on every filter keystroke, which changes the count only: the rest is
+        # looked at when what it shows has changed.
         papp = self.papp
-        shown = (
-            papp.loaded,
-            self.model.visible_count,
-            self.model.total,
-            self.pickers,
-            papp.data_version,
-            papp.empty_message(),
-        )
-        if shown == self._titles_shown:
-            return
-        self._titles_shown = shown
+        frame = (papp.loaded, self.pickers, papp.data_version, papp.empty_message())
+        if frame != self._frame_shown:
+            self._frame_shown = frame
+            self._count_shown = None
+            self._update_frame(frame[3])
+        count = (papp.loaded, self.model.visible_count, self.model.total)
+        if count != self._count_shown:
+            self._count_shown = count
+            self._update_count()
+
+    def _update_count(self) -> None:
         lang = self.papp.language
-        if self.papp.loaded:
-            count = self.t(
-                "clients.count",
-                n=format_int(self.model.visible_count, lang),
-                m=format_int(self.model.total, lang),
-            )
-        else:  # the app builds the client list in the background after the dashboard
-            count = self.t("clients.loading")
+        if not self.papp.loaded:  # the app builds the client list after the dashboard
+            self.query_one("#clients-count", TextLine).update(self.t("clients.loading"))
+            return
+        total = format_int(self.model.total, lang)
+        count = self.t("clients.count", n=format_int(self.model.visible_count, lang), m=total)
+        # The count (width ``auto``) lays the screen out only when its width changes, so it
+        # is padded to its widest ("10 000 av 10 000"): typing never lays out, and the
+        # picker summary beside it stays put.
+        count = count.ljust(len(self.t("clients.count", n=total, m=total)))
+        self.query_one("#clients-count", TextLine).update(count)
+
+    def _update_frame(self, message: str) -> None:
+        """The picker summary, the empty-table text and the what-to-do message."""
         empty_text = self.t("clients.empty" if self.papp.loaded else "clients.loading")
         if self.table.empty_text != empty_text:
             self.table.empty_text = empty_text
             self.table.refresh()
-        # Each widget is touched only when it changes, and the count (width ``auto``) lays
-        # the screen out only when its width changes, so it is padded to its widest
-        # ("10 000 av 10 000"): typing never lays out, and the picker summary stays put.
-        if self.papp.loaded:
-            total = format_int(self.model.total, lang)
-            count = count.ljust(len(self.t("clients.count", n=total, m=total)))
-        self.query_one("#clients-count", TextLine).update(count)
         self._set_static("#clients-filters", plain(self._picker_summary()))
         empty = self.query_one("#clients-empty", Static)
-        message = self.papp.empty_message()
         if empty.display != bool(message):
             empty.display = bool(message)
         if message:

@@ -26,8 +26,14 @@ CLIENTS = [
 ]
 GROUPS = [(10, "Utbetaling 20."), (11, "[link=https://evil.example]VIP")]
 MEMBERS = [(10, 1), (10, 2), (11, 3), (11, 6)]
-GRANTS = [(1, 1, "ansvarlig"), (2, 1, "medarbeider"), (2, 2, "ansvarlig"), (1, 3, "ansvarlig"),
-          (3, 6, "medarbeider"), (1, 6, "medarbeider")]
+GRANTS = [
+    (1, 1, "ansvarlig"),
+    (2, 1, "medarbeider"),
+    (2, 2, "ansvarlig"),
+    (1, 3, "ansvarlig"),
+    (3, 6, "medarbeider"),
+    (1, 6, "medarbeider"),
+]
 # (client, month, employees, payslips, claims, absences, auto, steps, salary øre, status)
 MONTHS = [
     (1, "2026-11", 12, 12, 3, 1, 40, 50, 123_456_789, "mottatt"),
@@ -42,23 +48,37 @@ MONTHS = [
 
 def insert_rows(conn, *, clients=CLIENTS, version: int = 1) -> None:  # type: ignore[no-untyped-def]
     ex = conn.exec_driver_sql
-    ex("INSERT OR REPLACE INTO user (id, version, name, email, is_admin, is_partneradmin, active)"
-       " VALUES (?, ?, ?, ?, 0, 1, 1)", [(i, version, n, f"u{i}@x.no") for i, n in USERS])
-    ex("INSERT OR REPLACE INTO client (id, version, orgnr, name, payroll_enabled, payout_day,"
-       " uses_partner_altinn, status) VALUES (?, ?, ?, ?, ?, 20, ?, ?)",
-       [(c, version, o, n, p, a, s) for c, o, n, p, s, a in clients])
-    ex("INSERT OR REPLACE INTO client_group (id, version, name) VALUES (?, ?, ?)",
-       [(g, version, n) for g, n in GROUPS])
-    ex("INSERT OR REPLACE INTO client_group_member (id, version, group_id, client_id)"
-       " VALUES (?, ?, ?, ?)", [(k, version, g, c) for k, (g, c) in enumerate(MEMBERS, 1)])
-    ex("INSERT OR REPLACE INTO access_grant (id, version, user_id, client_id, access_level, role,"
-       " role_source) VALUES (?, ?, ?, ?, 'full', ?, 'auto')",
-       [(k, version, u, c, r) for k, (u, c, r) in enumerate(GRANTS, 1)])
-    ex("INSERT OR REPLACE INTO client_month (id, version, client_id, month, active_employees,"
-       " payslips_sent, claims, absences, auto_steps, total_steps, salary_paid_ore,"
-       " withholding_ore, aga_ore, amelding_status)"
-       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?)",
-       [(k, version, *row) for k, row in enumerate(MONTHS, 1)])
+    ex(
+        "INSERT OR REPLACE INTO user (id, version, name, email, is_admin, is_partneradmin, active)"
+        " VALUES (?, ?, ?, ?, 0, 1, 1)",
+        [(i, version, n, f"u{i}@x.no") for i, n in USERS],
+    )
+    ex(
+        "INSERT OR REPLACE INTO client (id, version, orgnr, name, payroll_enabled, payout_day,"
+        " uses_partner_altinn, status) VALUES (?, ?, ?, ?, ?, 20, ?, ?)",
+        [(c, version, o, n, p, a, s) for c, o, n, p, s, a in clients],
+    )
+    ex(
+        "INSERT OR REPLACE INTO client_group (id, version, name) VALUES (?, ?, ?)",
+        [(g, version, n) for g, n in GROUPS],
+    )
+    ex(
+        "INSERT OR REPLACE INTO client_group_member (id, version, group_id, client_id)"
+        " VALUES (?, ?, ?, ?)",
+        [(k, version, g, c) for k, (g, c) in enumerate(MEMBERS, 1)],
+    )
+    ex(
+        "INSERT OR REPLACE INTO access_grant (id, version, user_id, client_id, access_level, role,"
+        " role_source) VALUES (?, ?, ?, ?, 'full', ?, 'auto')",
+        [(k, version, u, c, r) for k, (u, c, r) in enumerate(GRANTS, 1)],
+    )
+    ex(
+        "INSERT OR REPLACE INTO client_month (id, version, client_id, month, active_employees,"
+        " payslips_sent, claims, absences, auto_steps, total_steps, salary_paid_ore,"
+        " withholding_ore, aga_ore, amelding_status)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?)",
+        [(k, version, *row) for k, row in enumerate(MONTHS, 1)],
+    )
 
 
 def fill_cache(db: CacheDB, *, last_sync_at: str = "2026-12-03T13:05:00+00:00") -> None:
@@ -70,7 +90,8 @@ def fill_cache(db: CacheDB, *, last_sync_at: str = "2026-12-03T13:05:00+00:00") 
         conn.exec_driver_sql(
             "INSERT INTO outbox (created_at, idempotency_key, method, path, body, summary,"
             " status, attempts) VALUES ('2026-12-01T00:00:00Z', ?, 'POST', '/x', '{}', '',"
-            " 'pending', 0)", [("k1",), ("k2",)],
+            " 'pending', 0)",
+            [("k1",), ("k2",)],
         )
 
 
@@ -99,8 +120,13 @@ class FakeReport:
 class FakeSyncer:
     """Stands in for the network: writes rows into the (real) cache, or fails like the API."""
 
-    def __init__(self, cache: CacheDB, *, fail: Exception | None = None,
-                 extra_client: tuple[int, str, str] | None = None) -> None:
+    def __init__(
+        self,
+        cache: CacheDB,
+        *,
+        fail: Exception | None = None,
+        extra_client: tuple[int, str, str] | None = None,
+    ) -> None:
         self.cache, self.fail, self.extra_client = cache, fail, extra_client
         self.calls = 0
 

@@ -104,8 +104,9 @@ async def test_grant_preview_confirm_results_then_undo(served, tmp_path: Path) -
         await pilot.press("escape")
         await wait_for(
             pilot,
-            lambda: not app.status.syncing
-            and all(r.access_level == "read" for r in screen.rows.rows),
+            lambda: (
+                not app.status.syncing and all(r.access_level == "read" for r in screen.rows.rows)
+            ),
         )
         # undo: the inverse plan through the same preview
         await pilot.press("u")
@@ -166,14 +167,19 @@ async def test_offline_apply_goes_to_the_outbox_and_is_pushed_later(served, tmp_
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.has_data and not app.status.syncing)
         await wait_for(pilot, lambda: app.status.pending == 0)
-        await wait_for(pilot, lambda: any("Ventende endringer sendt: 1, avvist: 0" in n.message
-                                          for n in app._notifications))
+        await wait_for(
+            pilot,
+            lambda: any(
+                "Ventende endringer sendt: 1, avvist: 0" in n.message for n in app._notifications
+            ),
+        )
     assert grants_of(url, tenant.token, tenant.staff_id) == {
         cid: "payroll" for cid in tenant.client_ids
     }
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT COUNT(*) FROM access_grant WHERE user_id = ?",
-                        (tenant.staff_id,)).fetchone() == (len(ORGNRS),)
+    assert conn.execute(
+        "SELECT COUNT(*) FROM access_grant WHERE user_id = ?", (tenant.staff_id,)
+    ).fetchone() == (len(ORGNRS),)
     conn.close()
     api.close()
     cache.dispose()
@@ -227,8 +233,9 @@ async def test_failures_show_reasons_and_retry_sends_only_them(served_db, tmp_pa
         await pilot.press("enter")
         await pilot.pause()
         await pilot.press("y")
-        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen)
-                       and app.screen is not results)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen is not results
+        )
     assert grants_of(url, tenant.token, tenant.staff_id) == {
         cid: "read" for cid in tenant.client_ids
     }
@@ -317,8 +324,10 @@ async def test_offboard_ends_all_access_and_undo_restores_it(served, tmp_path: P
     staff = tenant.staff_id
     with ApiClient(url, tenant.token) as api:
         api.bulk_grants(
-            [GrantOp(user_id=staff, client_id=c, access_level="payroll")
-             for c in tenant.client_ids[:3]],
+            [
+                GrantOp(user_id=staff, client_id=c, access_level="payroll")
+                for c in tenant.client_ids[:3]
+            ],
             idempotency_key="setup",
         )
     before = grants_of(url, tenant.token, staff)
@@ -375,8 +384,10 @@ async def test_offboard_hands_over_per_client_and_undo_restores_every_row(  # ty
     staff, clients = tenant.staff_id, tenant.client_ids
     with ApiClient(url, tenant.token) as api:
         api.bulk_grants(
-            [GrantOp(user_id=staff, client_id=c, access_level="payroll", role="ansvarlig")
-             for c in clients[:3]]
+            [
+                GrantOp(user_id=staff, client_id=c, access_level="payroll", role="ansvarlig")
+                for c in clients[:3]
+            ]
             + [GrantOp(user_id=staff, client_id=clients[3], access_level="read")]
             + [GrantOp(user_id=tenant.admin_id, client_id=clients[1], access_level="full")],
             idempotency_key="setup",
@@ -407,7 +418,9 @@ async def test_offboard_hands_over_per_client_and_undo_restores_every_row(  # ty
         await pilot.press(*"Tredje", "enter")
         await pilot.pause()
         assert handover.chosen == {
-            clients[0]: third, clients[1]: tenant.admin_id, clients[2]: tenant.admin_id
+            clients[0]: third,
+            clients[1]: tenant.admin_id,
+            clients[2]: tenant.admin_id,
         }
         assert "Alle klienter har ny ansvarlig" in str(
             handover.query_one("#handover-missing").render()
@@ -425,7 +438,9 @@ async def test_offboard_hands_over_per_client_and_undo_restores_every_row(  # ty
         assert not {row for row in after if row[0] == staff}
         ansvarlig = {(row[0], row[1]) for row in after if row[3] == "ansvarlig"}
         assert ansvarlig >= {
-            (third, clients[0]), (tenant.admin_id, clients[1]), (tenant.admin_id, clients[2])
+            (third, clients[0]),
+            (tenant.admin_id, clients[1]),
+            (tenant.admin_id, clients[2]),
         }
         await pilot.press("escape")
         await wait_for(pilot, lambda: not app.status.syncing)
@@ -448,10 +463,16 @@ async def test_copy_from_user_uses_the_servers_copy(served, tmp_path: Path) -> N
     until = date(date.today().year + 1, 6, 30)
     with ApiClient(url, tenant.token) as api:
         api.bulk_grants(
-            [GrantOp(user_id=tenant.admin_id, client_id=clients[0], access_level="full",
-                     valid_until=until),
-             GrantOp(user_id=tenant.admin_id, client_id=clients[1], access_level="read"),
-             GrantOp(user_id=tenant.staff_id, client_id=clients[1], access_level="payroll")],
+            [
+                GrantOp(
+                    user_id=tenant.admin_id,
+                    client_id=clients[0],
+                    access_level="full",
+                    valid_until=until,
+                ),
+                GrantOp(user_id=tenant.admin_id, client_id=clients[1], access_level="read"),
+                GrantOp(user_id=tenant.staff_id, client_id=clients[1], access_level="payroll"),
+            ],
             idempotency_key="setup",
         )
     cache = CacheDB(tmp_path / "cache.sqlite")
@@ -472,8 +493,10 @@ async def test_copy_from_user_uses_the_servers_copy(served, tmp_path: Path) -> N
         await pilot.press("y")
         await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen))
     with ApiClient(url, tenant.token) as check:
-        got = {g.client_id: (g.access_level, g.valid_until)
-               for g in check.access_grants(user=tenant.staff_id)}
+        got = {
+            g.client_id: (g.access_level, g.valid_until)
+            for g in check.access_grants(user=tenant.staff_id)
+        }
     assert got == {clients[0]: ("full", until), clients[1]: ("payroll", None)}
     api.close()
     cache.dispose()
@@ -491,8 +514,12 @@ async def test_export_key_writes_the_shown_users_report(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.loaded)
         await pilot.press("3")
-        await wait_for(pilot, lambda: isinstance(app.screen, AccessScreen)
-                       and app.screen.picked_name == "Kari Nordmann")
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, AccessScreen) and app.screen.picked_name == "Kari Nordmann"
+            ),
+        )
         await pilot.press("e")
         await pilot.pause()
         await pilot.press(*str(out), "enter")
@@ -502,8 +529,7 @@ async def test_export_key_writes_the_shown_users_report(tmp_path: Path) -> None:
         rows = list(csv.reader(f, delimiter=";"))
     conn = sqlite3.connect(cache.path)
     expected = conn.execute(
-        "SELECT c.orgnr FROM access_grant a JOIN client c ON c.id = a.client_id "
-        "WHERE a.user_id = 1"
+        "SELECT c.orgnr FROM access_grant a JOIN client c ON c.id = a.client_id WHERE a.user_id = 1"
     ).fetchall()
     conn.close()
     assert sorted(r[2] for r in rows[1:]) == sorted(o for (o,) in expected)
@@ -521,14 +547,19 @@ async def test_audit_log_shows_who_what_before_after_from_the_cache(served, tmp_
     url, tenant = served
     staff, c = tenant.staff_id, tenant.client_ids
     with ApiClient(url, tenant.token) as api:
-        api.bulk_grants([GrantOp(user_id=staff, client_id=c[0], access_level="read")],
-                        idempotency_key="one")
-        api.bulk_grants([GrantOp(user_id=staff, client_id=c[0], access_level="full")],
-                        idempotency_key="two")
-        api.bulk_grants([GrantOp(user_id=staff, client_id=c[1], access_level="payroll")],
-                        idempotency_key="three")
-        api.bulk_grants([GrantOp(op="revoke", user_id=staff, client_id=c[1])],
-                        idempotency_key="four")
+        api.bulk_grants(
+            [GrantOp(user_id=staff, client_id=c[0], access_level="read")], idempotency_key="one"
+        )
+        api.bulk_grants(
+            [GrantOp(user_id=staff, client_id=c[0], access_level="full")], idempotency_key="two"
+        )
+        api.bulk_grants(
+            [GrantOp(user_id=staff, client_id=c[1], access_level="payroll")],
+            idempotency_key="three",
+        )
+        api.bulk_grants(
+            [GrantOp(op="revoke", user_id=staff, client_id=c[1])], idempotency_key="four"
+        )
         server_events = api.audit(user=staff, limit=100).events
     cache = CacheDB(tmp_path / "cache.sqlite")
     api = ApiClient(url, tenant.token)
@@ -543,7 +574,10 @@ async def test_audit_log_shows_who_what_before_after_from_the_cache(served, tmp_
         # the same events as the server's GET /v1/audit for the user, newest first
         assert [r.id for r in log.rows] == [e.id for e in server_events]
         assert [r.action for r in log.rows] == [
-            "tilgang fjernet", "tilgang gitt", "tilgang endret", "tilgang gitt"
+            "tilgang fjernet",
+            "tilgang gitt",
+            "tilgang endret",
+            "tilgang gitt",
         ]
         assert log.rows[2].change == "nivå les → full"
         assert log.rows[0].change.startswith("fjernet: lønn")
@@ -582,8 +616,12 @@ async def test_templates_are_created_edited_deleted_and_refusals_explained(  # t
         await pilot.press("3")
         await wait_for(pilot, lambda: isinstance(app.screen, AccessScreen))
         await pilot.press("M")
-        await wait_for(pilot, lambda: isinstance(app.screen, TemplatesScreen)
-                       and len(app.screen.templates) == len(seeded))
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, TemplatesScreen) and len(app.screen.templates) == len(seeded)
+            ),
+        )
         screen = app.screen
         assert isinstance(screen, TemplatesScreen)
         # new: name → level → role
@@ -605,8 +643,9 @@ async def test_templates_are_created_edited_deleted_and_refusals_explained(  # t
         await pilot.press("enter")
         await pilot.pause()
         await pilot.press("enter")
-        await wait_for(pilot, lambda: any("finnes allerede" in n.message
-                                          for n in app._notifications))
+        await wait_for(
+            pilot, lambda: any("finnes allerede" in n.message for n in app._notifications)
+        )
         assert len(server_templates()) == len(seeded) + 1
         # edit: rename the cursor row (the list is sorted by name)
         row = next(i for i, tp in enumerate(screen.templates) if tp.name == "Lønn ansvarlig")
