@@ -144,8 +144,17 @@ def test_second_start_reuses_the_demo_and_opens_offline(demo_session) -> None:  
 
     # Offline: the cache alone, with the last sync time on screen.
     offline = f"{session}-off"
-    tmux("new-session", "-d", "-s", offline, "-x", str(WIDTH), "-y", str(HEIGHT),
-         f"env PARTNER_TUI_HOME={home} {sys.executable} -m partner_tui demo --offline; sleep 60")
+    tmux(
+        "new-session",
+        "-d",
+        "-s",
+        offline,
+        "-x",
+        str(WIDTH),
+        "-y",
+        str(HEIGHT),
+        f"env PARTNER_TUI_HOME={home} {sys.executable} -m partner_tui demo --offline; sleep 60",
+    )
     try:
         wait_for(offline, r"frakoblet", timeout=60)
         wait_for(offline, r"Lønnsklienter")

@@ -7,8 +7,14 @@ import pytest
 from partner_api.cli import main
 
 
-@pytest.mark.parametrize("command", [["create-token", "kari@x.no"], ["import-amelding", "f.json"],
-                                     ["add-client", "--partner-orgnr", "1", "123456785", "X"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["create-token", "kari@x.no"],
+        ["import-amelding", "f.json"],
+        ["add-client", "--partner-orgnr", "1", "123456785", "X"],
+    ],
+)
 def test_commands_on_a_missing_database_fail_without_creating_it(
     tmp_path: Path, command: list[str]
 ) -> None:

@@ -56,13 +56,18 @@ class Demo:
     progress: list[tuple[str, int, int]]
 
 
-def _generate(base: Path, *, seed: int = 1, files: bool = True,
-              parallel: bool | None = None) -> Demo:
+def _generate(
+    base: Path, *, seed: int = 1, files: bool = True, parallel: bool | None = None
+) -> Demo:
     calls: list[tuple[str, int, int]] = []
     base.mkdir(parents=True, exist_ok=True)
     db = Database(str(base / "demo.sqlite"))
     result = generate_demo(
-        db, clients=CLIENTS, seed=seed, out_dir=base / "files" if files else None, end_month=END,
+        db,
+        clients=CLIENTS,
+        seed=seed,
+        out_dir=base / "files" if files else None,
+        end_month=END,
         progress=lambda stage, done, total: calls.append((stage, done, total)),
         parallel=parallel,
     )
@@ -100,13 +105,18 @@ def _read_files(files: Path) -> list[dict[str, Any]]:
                 for inntekt in person.get("inntekt", []):
                     if inntekt["fordel"] == "kontantytelse" and "loennsinntekt" in inntekt:
                         cash += Decimal(str(inntekt["beloep"]))
-        out.append({
-            "file": path.name, "period": lev["kalendermaaned"], "meldingsId": lev["meldingsId"],
-            "replaces": lev.get("erstatterMeldingsId"),
-            "orgnr": lev["opplysningspliktig"]["norskIdentifikator"],
-            "virksomheter": [v["norskIdentifikator"] for v in lev["oppgave"]["virksomhet"]],
-            "cash": cash, "ids": ids,
-        })
+        out.append(
+            {
+                "file": path.name,
+                "period": lev["kalendermaaned"],
+                "meldingsId": lev["meldingsId"],
+                "replaces": lev.get("erstatterMeldingsId"),
+                "orgnr": lev["opplysningspliktig"]["norskIdentifikator"],
+                "virksomheter": [v["norskIdentifikator"] for v in lev["oppgave"]["virksomhet"]],
+                "cash": cash,
+                "ids": ids,
+            }
+        )
     return out
 
 
@@ -199,9 +209,15 @@ def test_employment_dates_and_sizes(demo: Demo) -> None:
     assert all(end is None or end >= start for start, end in rows)
     assert any(end is not None for _, end in rows)  # leavers
     assert any(start.isoformat()[:7] >= month_add(END, -23) for start, _ in rows)  # hires
-    sizes = [r[0] for r in _rows(demo.db, select(ClientMonth.active_employees)
-                                 .where(ClientMonth.month == END,
-                                        ClientMonth.amelding_status.is_not(None)))]
+    sizes = [
+        r[0]
+        for r in _rows(
+            demo.db,
+            select(ClientMonth.active_employees).where(
+                ClientMonth.month == END, ClientMonth.amelding_status.is_not(None)
+            ),
+        )
+    ]
     assert sizes and min(sizes) >= 1
 
 
@@ -237,8 +253,12 @@ def test_manifest_describes_the_files(demo: Demo) -> None:
     by_id = {f["meldingsId"]: f for f in files.values()}
     for name, e in entries.items():
         f = files[name]
-        assert (e["meldingsId"], e["erstatterMeldingsId"], e["orgnr"], e["period"]) == \
-            (f["meldingsId"], f["replaces"], f["orgnr"], f["period"])
+        assert (e["meldingsId"], e["erstatterMeldingsId"], e["orgnr"], e["period"]) == (
+            f["meldingsId"],
+            f["replaces"],
+            f["orgnr"],
+            f["period"],
+        )
         if e["replacedBy"] is not None:
             assert by_id[e["replacedBy"]]["replaces"] == e["meldingsId"]
             assert e["status"] == "erstattet"
@@ -250,29 +270,42 @@ def test_rejected_and_missing_in_the_last_two_months(demo: Demo) -> None:
     manifest = json.loads((demo.files / "manifest.json").read_text(encoding="utf-8"))
     with demo.db.reading() as session:
         payroll_clients = {
-            c.id: c.orgnr for c in session.execute(
+            c.id: c.orgnr
+            for c in session.execute(
                 select(Client).where(Client.status == "active", Client.payroll_enabled)
             ).scalars()
         }
         for month in (PREVIOUS, END):
-            rejected = session.execute(
-                select(ClientMonth.client_id).where(ClientMonth.month == month,
-                                                    ClientMonth.amelding_status == "avvist")
-            ).scalars().all()
+            rejected = (
+                session.execute(
+                    select(ClientMonth.client_id).where(
+                        ClientMonth.month == month, ClientMonth.amelding_status == "avvist"
+                    )
+                )
+                .scalars()
+                .all()
+            )
             assert rejected, month
             for row in session.execute(
                 select(Amelding).where(Amelding.period == month, Amelding.status == "avvist")
             ).scalars():
                 assert json.loads(row.deviations)[0]["alvorlighetsgrad"] == "avvisning"
-            reported = set(session.execute(
-                select(Amelding.client_id).where(Amelding.period == month)).scalars())
+            reported = set(
+                session.execute(
+                    select(Amelding.client_id).where(Amelding.period == month)
+                ).scalars()
+            )
             missing = {orgnr for cid, orgnr in payroll_clients.items() if cid not in reported}
             assert missing, month
             assert missing == {m["orgnr"] for m in manifest["missing"] if m["period"] == month}
             # Their payroll was still paid; the run is not closed without an accepted a-melding.
-            statuses = set(session.execute(
-                select(PayrollRun.status).join(Client, Client.id == PayrollRun.client_id)
-                .where(PayrollRun.period == month, Client.orgnr.in_(missing))).scalars())
+            statuses = set(
+                session.execute(
+                    select(PayrollRun.status)
+                    .join(Client, Client.id == PayrollRun.client_id)
+                    .where(PayrollRun.period == month, Client.orgnr.in_(missing))
+                ).scalars()
+            )
             assert statuses == {"paid"}
 
 
@@ -281,11 +314,16 @@ def test_rejected_and_missing_in_the_last_two_months(demo: Demo) -> None:
 
 def test_runs_are_by_users_with_access_and_set_the_roles(demo: Demo) -> None:
     with demo.db.reading() as session:
-        grants = {(g.user_id, g.client_id): g
-                  for g in session.execute(select(AccessGrant)).scalars()}
-        runs = session.execute(
-            select(PayrollRun).order_by(PayrollRun.period, PayrollRun.pay_date, PayrollRun.id)
-        ).scalars().all()
+        grants = {
+            (g.user_id, g.client_id): g for g in session.execute(select(AccessGrant)).scalars()
+        }
+        runs = (
+            session.execute(
+                select(PayrollRun).order_by(PayrollRun.period, PayrollRun.pay_date, PayrollRun.id)
+            )
+            .scalars()
+            .all()
+        )
     assert runs
     latest: dict[int, int | None] = {}
     for run in runs:
@@ -311,8 +349,13 @@ def test_groups_follow_the_payout_day(demo: Demo) -> None:
             .join(Client, Client.id == ClientGroupMember.client_id)
         ).all()
         groups = set(session.execute(select(ClientGroup.name)).scalars())
-    assert {"Utbetaling 20.", "Utbetaling 25.", "Utbetaling siste virkedag", "Nøkkelkunder",
-            "Landbruk"} <= groups
+    assert {
+        "Utbetaling 20.",
+        "Utbetaling 25.",
+        "Utbetaling siste virkedag",
+        "Nøkkelkunder",
+        "Landbruk",
+    } <= groups
     expected = {"Utbetaling 20.": 20, "Utbetaling 25.": 25, "Utbetaling siste virkedag": 31}
     for group, day in rows:
         if group in expected:
@@ -323,8 +366,10 @@ def test_runs_claims_and_absences_exist_every_month(demo: Demo) -> None:
     for table in (PayrollRun, ExpenseClaim, Absence):
         months = {r[0] for r in _rows(demo.db, select(table.period))}
         assert len(months) >= 20, table
-    steps = _rows(demo.db, select(ClientMonth.auto_steps, ClientMonth.total_steps)
-                  .where(ClientMonth.month == END))
+    steps = _rows(
+        demo.db,
+        select(ClientMonth.auto_steps, ClientMonth.total_steps).where(ClientMonth.month == END),
+    )
     auto, total = sum(a for a, _ in steps), sum(t for _, t in steps)
     assert 0.3 <= auto / total <= 1.0
 
@@ -336,13 +381,18 @@ def _snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Table contents by natural keys (no ids, versions or timestamps)."""
     with db.reading() as session:
         orgnr = dict(session.execute(select(Client.id, Client.orgnr)).all())
-        people = {e.id: (orgnr[e.client_id], e.national_id, e.name)
-                  for e in session.execute(select(Employee)).scalars()}
+        people = {
+            e.id: (orgnr[e.client_id], e.national_id, e.name)
+            for e in session.execute(select(Employee)).scalars()
+        }
         email = dict(session.execute(select(User.id, User.email)).all())
 
         def rows(table: Any) -> list[tuple[Any, ...]]:
-            cols = [c.name for c in table.__table__.columns
-                    if c.name not in {"id", "version", "received_at", "created_at"}]
+            cols = [
+                c.name
+                for c in table.__table__.columns
+                if c.name not in {"id", "version", "received_at", "created_at"}
+            ]
             out = []
             for obj in session.execute(select(table)).scalars():
                 values = []
@@ -359,10 +409,14 @@ def _snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
             return sorted(out, key=repr)
 
         return {
-            "amelding": rows(Amelding), "employee": sorted(people.values()),
-            "employment": rows(Employment), "client_month": rows(ClientMonth),
-            "payroll_run": rows(PayrollRun), "expense_claim": rows(ExpenseClaim),
-            "absence": rows(Absence), "access_grant": rows(AccessGrant),
+            "amelding": rows(Amelding),
+            "employee": sorted(people.values()),
+            "employment": rows(Employment),
+            "client_month": rows(ClientMonth),
+            "payroll_run": rows(PayrollRun),
+            "expense_claim": rows(ExpenseClaim),
+            "absence": rows(Absence),
+            "access_grant": rows(AccessGrant),
         }
 
 
@@ -387,9 +441,11 @@ def test_everything_goes_through_the_real_paths(
         real_set_status(session, amelding, status)
 
     def apply_events(session: Any, partner_id: int, batch: Any) -> Any:
-        for table, items in (("payroll_run", batch.payroll_runs),
-                             ("expense_claim", batch.expense_claims),
-                             ("absence", batch.absences)):
+        for table, items in (
+            ("payroll_run", batch.payroll_runs),
+            ("expense_claim", batch.expense_claims),
+            ("absence", batch.absences),
+        ):
             refs[table].update(item.external_ref for item in items)
         return real_apply_events(session, partner_id, batch)
 
@@ -402,19 +458,27 @@ def test_everything_goes_through_the_real_paths(
         assert len(files) == len(set(files)) == len(manifest["files"]) == other.result.ameldinger
         assert set(files) == {e["file"] for e in manifest["files"]}
         with other.db.reading() as session:
-            assert session.execute(select(func.count()).select_from(Amelding)).scalar_one() == \
-                len(files)
-            assert set(feedback) == set(session.execute(
-                select(Amelding.meldings_id).where(Amelding.deviations != "[]")).scalars())
-            for table, model in (("payroll_run", PayrollRun), ("expense_claim", ExpenseClaim),
-                                 ("absence", Absence)):
+            assert session.execute(select(func.count()).select_from(Amelding)).scalar_one() == len(
+                files
+            )
+            assert set(feedback) == set(
+                session.execute(
+                    select(Amelding.meldings_id).where(Amelding.deviations != "[]")
+                ).scalars()
+            )
+            for table, model in (
+                ("payroll_run", PayrollRun),
+                ("expense_claim", ExpenseClaim),
+                ("absence", Absence),
+            ):
                 stored = list(session.execute(select(model.external_ref)).scalars())
                 assert stored and sorted(stored) == sorted(refs[table]), table
         assert feedback and any(e["status"] == "avvist" for e in manifest["files"])
 
         # The same portfolio as the in-process build: files, manifest and every table.
-        assert (other.files / "manifest.json").read_bytes() == \
-            (demo.files / "manifest.json").read_bytes()
+        assert (other.files / "manifest.json").read_bytes() == (
+            demo.files / "manifest.json"
+        ).read_bytes()
         for entry in manifest["files"]:
             name = entry["file"]
             assert (other.files / name).read_bytes() == (demo.files / name).read_bytes(), name
@@ -433,6 +497,7 @@ def test_a_failure_on_either_side_stops_both_processes(
         pytest.skip("the history is built in-process here (no fork, or other threads)")
     # The history process fails: the build fails with its error, and leaves no manifest.
     with monkeypatch.context() as patch:
+
         def broken(self: Any, period: Any) -> Any:
             raise ValueError(f"no history for {period.name}")
 

@@ -146,7 +146,11 @@ def test_preview_matches_dry_run_and_undo_restores_exactly(served, tmp_path) -> 
         Syncer(api, cache).sync()
         undo_preview = bulk.preview(undo, conn)
         assert undo_preview.totals == {
-            "grant": 0, "change": 1, "unchanged": 0, "revoke": 1, "lowered": 1
+            "grant": 0,
+            "change": 1,
+            "unchanged": 0,
+            "revoke": 1,
+            "lowered": 1,
         }  # the undo takes payroll back down to read
         api.bulk_grants(undo.items, mode="atomic", idempotency_key="undo-1")
         conn.close()
@@ -454,8 +458,9 @@ def test_offline_preview_refuses_a_past_expiry_and_dates_read_like_people_write_
     from partner_tui.screens.bulk_screens import parse_day
 
     past = date.today() - timedelta(days=1)
-    rows = bulk.preview(Plan([GrantOp(user_id=7, client_id=100, valid_until=past)]),
-                        memory_cache()).rows
+    rows = bulk.preview(
+        Plan([GrantOp(user_id=7, client_id=100, valid_until=past)]), memory_cache()
+    ).rows
     assert (rows[0].change, rows[0].code) == ("failed", "valid-until-in-past")
     assert parse_day("31.3.27") == date(2027, 3, 31)
     assert parse_day("31.03.2027") == parse_day("2027-03-31") == date(2027, 3, 31)

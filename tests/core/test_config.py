@@ -27,18 +27,28 @@ def write_config(home: Path, text: str, mode: int = 0o600) -> Path:
 
 def test_home_override_puts_everything_under_one_folder(home: Path) -> None:
     p = paths()
-    assert (p.config_dir, p.cache_dir, p.data_dir) == (home / "config", home / "cache",
-                                                        home / "data")
+    assert (p.config_dir, p.cache_dir, p.data_dir) == (
+        home / "config",
+        home / "cache",
+        home / "data",
+    )
     a, b = p.cache_file("https://a.example/"), p.cache_file("https://b.example")
     assert a != b and a.parent == home / "cache" and a.name.startswith("a-example-")
 
 
 def test_file_values_and_env_override(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write_config(home, 'api_url = "https://x.example"\ntoken = "pa_file"\nlanguage = "en"\n'
-                       '[keys]\n"app.sync" = "ctrl+r"\n')
+    write_config(
+        home,
+        'api_url = "https://x.example"\ntoken = "pa_file"\nlanguage = "en"\n'
+        '[keys]\n"app.sync" = "ctrl+r"\n',
+    )
     s = load_settings()
-    assert (s.api_url, s.token, s.language, s.keys) == ("https://x.example", "pa_file", "en",
-                                                         {"app.sync": "ctrl+r"})
+    assert (s.api_url, s.token, s.language, s.keys) == (
+        "https://x.example",
+        "pa_file",
+        "en",
+        {"app.sync": "ctrl+r"},
+    )
     assert s.warnings == []
     monkeypatch.setenv("PARTNER_TUI_TOKEN", "pa_env")
     assert load_settings().token == "pa_env"
@@ -50,20 +60,24 @@ def test_world_readable_token_file_warns(home: Path) -> None:
     assert len(warnings) == 1 and f"chmod 600 {file}" in warnings[0]
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("token = ", "not valid TOML"),
-    ("token = 5", "token must be a string"),
-    ('language = "de"', "language must be 'nb' or 'en'"),
-    ("keys = 3", "[keys] must be a table"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("token = ", "not valid TOML"),
+        ("token = 5", "token must be a string"),
+        ('language = "de"', "language must be 'nb' or 'en'"),
+        ("keys = 3", "[keys] must be a table"),
+    ],
+)
 def test_bad_config_is_a_clear_error(home: Path, text: str, message: str) -> None:
     write_config(home, text)
     with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
         load_settings()
 
 
-def test_cli_reports_bad_config_and_missing_token(home: Path, capsys: pytest.CaptureFixture[str]
-                                                  ) -> None:
+def test_cli_reports_bad_config_and_missing_token(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write_config(home, "token = ")
     assert tui_cli(["sync", "--api", "http://127.0.0.1:9"]) == 1
     assert "not valid TOML" in capsys.readouterr().err

@@ -23,7 +23,7 @@ def make_cache(path: Path) -> CacheDB:
         ex(
             "INSERT INTO user (id, version, name, email, is_admin, is_partneradmin, active)"
             " VALUES (?, 1, ?, ?, 0, 0, 1)",
-            [(1, "Kari Nordmann", "kari@x.no"), (2, "=HYPERLINK(\"http://evil\")", "@o@x.no")],
+            [(1, "Kari Nordmann", "kari@x.no"), (2, '=HYPERLINK("http://evil")', "@o@x.no")],
         )
         ex(
             "INSERT INTO client (id, version, orgnr, name, payroll_enabled, uses_partner_altinn,"
@@ -44,12 +44,36 @@ def make_cache(path: Path) -> CacheDB:
 
 # Norwegian order: "=" before letters, "+" before letters, "Æ" after "Z".
 EXPECTED = [
-    ("=HYPERLINK(\"http://evil\")", "@o@x.no", "910000002", "+Plus; Minus AS", "payroll",
-     "medarbeider", "auto", None),
-    ("Kari Nordmann", "kari@x.no", "910000002", "+Plus; Minus AS", "read", "medarbeider",
-     "manual", date(2027, 1, 31)),
-    ("Kari Nordmann", "kari@x.no", "910000001", "Ærlig Bakeri AS", "full", "ansvarlig", "auto",
-     None),
+    (
+        '=HYPERLINK("http://evil")',
+        "@o@x.no",
+        "910000002",
+        "+Plus; Minus AS",
+        "payroll",
+        "medarbeider",
+        "auto",
+        None,
+    ),
+    (
+        "Kari Nordmann",
+        "kari@x.no",
+        "910000002",
+        "+Plus; Minus AS",
+        "read",
+        "medarbeider",
+        "manual",
+        date(2027, 1, 31),
+    ),
+    (
+        "Kari Nordmann",
+        "kari@x.no",
+        "910000001",
+        "Ærlig Bakeri AS",
+        "full",
+        "ansvarlig",
+        "auto",
+        None,
+    ),
 ]
 
 
@@ -73,11 +97,19 @@ def test_csv_has_bom_semicolons_and_no_live_formulas(tmp_path: Path) -> None:
     with out.open(encoding="utf-8-sig", newline="") as f:
         got = list(csv.reader(f, delimiter=";"))
     assert tuple(got[0]) == HEADER
-    assert got[3] == ["Kari Nordmann", "kari@x.no", "910000001", "Ærlig Bakeri AS", "full",
-                      "ansvarlig", "automatisk", ""]
+    assert got[3] == [
+        "Kari Nordmann",
+        "kari@x.no",
+        "910000001",
+        "Ærlig Bakeri AS",
+        "full",
+        "ansvarlig",
+        "automatisk",
+        "",
+    ]
     assert got[2][4:7] == ["les", "medarbeider", "manuell"]  # words, not API codes
     assert got[2][3] == "'+Plus; Minus AS" and got[2][7] == "31.01.2027"
-    assert got[1][0] == "'=HYPERLINK(\"http://evil\")" and got[1][1] == "'@o@x.no"
+    assert got[1][0] == '\'=HYPERLINK("http://evil")' and got[1][1] == "'@o@x.no"
     conn.close()
     db.dispose()
 
@@ -95,7 +127,7 @@ def test_xlsx_reads_back_as_plain_strings(tmp_path: Path) -> None:
     assert values[3][4:7] == ("full", "ansvarlig", "automatisk")
     assert values[2][4:7] == ("les", "medarbeider", "manuell")
     assert values[2][7].date() == date(2027, 1, 31)  # type: ignore[union-attr]
-    assert values[1][0] == "=HYPERLINK(\"http://evil\")"
+    assert values[1][0] == '=HYPERLINK("http://evil")'
     assert ws["A2"].data_type == "s"  # a string, not a formula
     assert ws.column_dimensions["D"].width >= len("+Plus; Minus AS")
     conn.close()
@@ -107,8 +139,20 @@ def test_cli_export_access_headless(tmp_path: Path, monkeypatch, capsys, fmt: st
     monkeypatch.setenv("PARTNER_TUI_HOME", str(tmp_path / "home"))
     make_cache(tmp_path / "c.sqlite").dispose()
     out = tmp_path / f"report.{fmt}"
-    code = main(["export", "access", "--format", fmt, "--out", str(out), "--cache",
-                 str(tmp_path / "c.sqlite"), "--user", "1"])
+    code = main(
+        [
+            "export",
+            "access",
+            "--format",
+            fmt,
+            "--out",
+            str(out),
+            "--cache",
+            str(tmp_path / "c.sqlite"),
+            "--user",
+            "1",
+        ]
+    )
     assert code == 0 and "2 rows" in capsys.readouterr().out
     if fmt == "csv":
         with out.open(encoding="utf-8-sig", newline="") as f:
@@ -117,12 +161,21 @@ def test_cli_export_access_headless(tmp_path: Path, monkeypatch, capsys, fmt: st
     else:
         ws = openpyxl.load_workbook(out).active
         assert ws is not None and [c.value for c in ws["D"]][1:] == [
-            "+Plus; Minus AS", "Ærlig Bakeri AS"
+            "+Plus; Minus AS",
+            "Ærlig Bakeri AS",
         ]
 
 
 def test_cli_export_without_a_cache_says_so(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("PARTNER_TUI_HOME", str(tmp_path / "home"))
-    code = main(["export", "access", "--out", str(tmp_path / "x.csv"), "--cache",
-                 str(tmp_path / "none.sqlite")])
+    code = main(
+        [
+            "export",
+            "access",
+            "--out",
+            str(tmp_path / "x.csv"),
+            "--cache",
+            str(tmp_path / "none.sqlite"),
+        ]
+    )
     assert code == 1 and "no cache" in capsys.readouterr().err

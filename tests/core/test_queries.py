@@ -71,8 +71,14 @@ CLIENTS = [
 GROUPS = [(10, "Utbetaling 20."), (11, "[bold]VIP")]
 MEMBERS = [(10, 1), (10, 2), (10, 5), (11, 2), (11, 6), (11, 4)]
 GRANTS = [  # (user, client, role)
-    (1, 1, "ansvarlig"), (2, 1, "medarbeider"), (1, 2, "medarbeider"), (2, 2, "ansvarlig"),
-    (1, 4, "ansvarlig"), (3, 5, "ansvarlig"), (2, 6, "medarbeider"), (1, 7, "ansvarlig"),
+    (1, 1, "ansvarlig"),
+    (2, 1, "medarbeider"),
+    (1, 2, "medarbeider"),
+    (2, 2, "ansvarlig"),
+    (1, 4, "ansvarlig"),
+    (3, 5, "ansvarlig"),
+    (2, 6, "medarbeider"),
+    (1, 7, "ansvarlig"),
     (4, 3, "medarbeider"),
 ]
 MONTHS = [
@@ -88,8 +94,11 @@ MONTHS = [
     CM(7, "2026-11", 4, 4, 2, 1, 10, 20, 17_777_77, "avvist"),
 ]
 # a-melding deadlines written out by hand (5th of the next month, moved past weekends/holidays)
-DEADLINES = {"2026-09": date(2026, 10, 5), "2026-10": date(2026, 11, 5),
-             "2026-11": date(2026, 12, 7)}  # 5 Dec 2026 is a Saturday
+DEADLINES = {
+    "2026-09": date(2026, 10, 5),
+    "2026-10": date(2026, 11, 5),
+    "2026-11": date(2026, 12, 7),
+}  # 5 Dec 2026 is a Saturday
 PREVIOUS = {"2026-10": "2026-09", "2026-11": "2026-10", "2026-12": "2026-11"}
 
 
@@ -97,27 +106,54 @@ def build_cache(path: Path) -> CacheDB:
     db = CacheDB(path)
     with db.write() as conn:
         ex = conn.exec_driver_sql
-        ex("INSERT INTO user (id, version, name, email, is_admin, is_partneradmin, active)"
-           " VALUES (?, 1, ?, ?, 0, 0, ?)",
-           [(i, n, f"u{i}@example.no", a) for i, n, a in USERS])
-        ex("INSERT INTO client (id, version, orgnr, name, payroll_enabled, payout_day,"
-           " uses_partner_altinn, status) VALUES (?, 1, ?, ?, ?, 20, ?, ?)",
-           [(c.id, c.orgnr, c.name, c.payroll, c.altinn, c.status) for c in CLIENTS])
+        ex(
+            "INSERT INTO user (id, version, name, email, is_admin, is_partneradmin, active)"
+            " VALUES (?, 1, ?, ?, 0, 0, ?)",
+            [(i, n, f"u{i}@example.no", a) for i, n, a in USERS],
+        )
+        ex(
+            "INSERT INTO client (id, version, orgnr, name, payroll_enabled, payout_day,"
+            " uses_partner_altinn, status) VALUES (?, 1, ?, ?, ?, 20, ?, ?)",
+            [(c.id, c.orgnr, c.name, c.payroll, c.altinn, c.status) for c in CLIENTS],
+        )
         ex("INSERT INTO client_group (id, version, name) VALUES (?, 1, ?)", GROUPS)
-        ex("INSERT INTO client_group_member (id, version, group_id, client_id)"
-           " VALUES (?, 1, ?, ?)", [(n, g, c) for n, (g, c) in enumerate(MEMBERS, 1)])
-        ex("INSERT INTO access_grant (id, version, user_id, client_id, access_level, role,"
-           " role_source) VALUES (?, 1, ?, ?, 'full', ?, 'auto')",
-           [(n, u, c, r) for n, (u, c, r) in enumerate(GRANTS, 1)])
-        ex("INSERT INTO client_month (id, version, client_id, month, active_employees,"
-           " payslips_sent, claims, absences, auto_steps, total_steps, salary_paid_ore,"
-           " withholding_ore, aga_ore, amelding_status)"
-           " VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?)",
-           [(n, m.client, m.month, m.emp, m.slips, m.claims, m.absences, m.auto, m.steps,
-             m.salary, m.status) for n, m in enumerate(MONTHS, 1)])
-        ex("INSERT INTO outbox (created_at, idempotency_key, method, path, body, summary,"
-           " status, attempts) VALUES ('2026-11-01T00:00:00Z', ?, 'POST', '/x', '{}', '', ?, 0)",
-           [("k1", "pending"), ("k2", "inflight"), ("k3", "rejected"), ("k4", "applied")])
+        ex(
+            "INSERT INTO client_group_member (id, version, group_id, client_id)"
+            " VALUES (?, 1, ?, ?)",
+            [(n, g, c) for n, (g, c) in enumerate(MEMBERS, 1)],
+        )
+        ex(
+            "INSERT INTO access_grant (id, version, user_id, client_id, access_level, role,"
+            " role_source) VALUES (?, 1, ?, ?, 'full', ?, 'auto')",
+            [(n, u, c, r) for n, (u, c, r) in enumerate(GRANTS, 1)],
+        )
+        ex(
+            "INSERT INTO client_month (id, version, client_id, month, active_employees,"
+            " payslips_sent, claims, absences, auto_steps, total_steps, salary_paid_ore,"
+            " withholding_ore, aga_ore, amelding_status)"
+            " VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?)",
+            [
+                (
+                    n,
+                    m.client,
+                    m.month,
+                    m.emp,
+                    m.slips,
+                    m.claims,
+                    m.absences,
+                    m.auto,
+                    m.steps,
+                    m.salary,
+                    m.status,
+                )
+                for n, m in enumerate(MONTHS, 1)
+            ],
+        )
+        ex(
+            "INSERT INTO outbox (created_at, idempotency_key, method, path, body, summary,"
+            " status, attempts) VALUES ('2026-11-01T00:00:00Z', ?, 'POST', '/x', '{}', '', ?, 0)",
+            [("k1", "pending"), ("k2", "inflight"), ("k3", "rejected"), ("k4", "applied")],
+        )
     return db
 
 
@@ -249,8 +285,13 @@ def test_client_model_sorts_in_norwegian_order(db: CacheDB) -> None:
     model = ClientListModel(db.raw())
     model.apply(ClientFilter(), SortSpec("name"))
     assert names(model) == [
-        "[@click=app.quit] Rør AS", "Acme [/] AS", "Acme]0;PWNED Nord", "Bakeriet Ærlig AS",
-        "Zeta LTD", "Øst Regnskap", "Åsen Bygg",
+        "[@click=app.quit] Rør AS",
+        "Acme [/] AS",
+        "Acme]0;PWNED Nord",
+        "Bakeriet Ærlig AS",
+        "Zeta LTD",
+        "Øst Regnskap",
+        "Åsen Bygg",
     ]
     model.apply(sort=SortSpec("name", descending=True))
     assert names(model)[0] == "Åsen Bygg"
@@ -320,8 +361,24 @@ def test_client_model_reload_sees_new_rows(db: CacheDB) -> None:
 
 # ---- speed at 10,000 clients -----------------------------------------------------------------
 
-WORDS = ["Acme", "Bygg", "Regnskap", "Rør", "Elektro", "Transport", "Nord", "Sør", "Vest",
-         "Øst", "Holding", "Eiendom", "Consulting", "Bakeri", "Frisør", "Maskin"]
+WORDS = [
+    "Acme",
+    "Bygg",
+    "Regnskap",
+    "Rør",
+    "Elektro",
+    "Transport",
+    "Nord",
+    "Sør",
+    "Vest",
+    "Øst",
+    "Holding",
+    "Eiendom",
+    "Consulting",
+    "Bakeri",
+    "Frisør",
+    "Maskin",
+]
 
 
 def build_big_cache(path: Path, n_clients: int = 10_000) -> CacheDB:
@@ -329,24 +386,42 @@ def build_big_cache(path: Path, n_clients: int = 10_000) -> CacheDB:
     db = CacheDB(path)
     with db.write() as conn:
         ex = conn.exec_driver_sql
-        ex("INSERT INTO user (id, version, name, email, is_admin, is_partneradmin, active)"
-           " VALUES (?, 1, ?, ?, 0, 0, 1)",
-           [(u, f"Bruker {u} {rnd.choice(WORDS)}sen", f"u{u}@x.no") for u in range(1, 201)])
-        ex("INSERT INTO client (id, version, orgnr, name, payroll_enabled, payout_day,"
-           " uses_partner_altinn, status) VALUES (?, 1, ?, ?, 1, 20, ?, 'active')",
-           [(c, f"{900000000 + c}", f"{rnd.choice(WORDS)} {rnd.choice(WORDS)} {c} AS",
-             rnd.random() < 0.3) for c in range(1, n_clients + 1)])
-        ex("INSERT INTO client_group (id, version, name) VALUES (?, 1, ?)",
-           [(g, f"Gruppe {g}") for g in range(1, 21)])
-        ex("INSERT INTO client_group_member (id, version, group_id, client_id)"
-           " VALUES (?, 1, ?, ?)",
-           [(c, rnd.randint(1, 20), c) for c in range(1, n_clients + 1)])
+        ex(
+            "INSERT INTO user (id, version, name, email, is_admin, is_partneradmin, active)"
+            " VALUES (?, 1, ?, ?, 0, 0, 1)",
+            [(u, f"Bruker {u} {rnd.choice(WORDS)}sen", f"u{u}@x.no") for u in range(1, 201)],
+        )
+        ex(
+            "INSERT INTO client (id, version, orgnr, name, payroll_enabled, payout_day,"
+            " uses_partner_altinn, status) VALUES (?, 1, ?, ?, 1, 20, ?, 'active')",
+            [
+                (
+                    c,
+                    f"{900000000 + c}",
+                    f"{rnd.choice(WORDS)} {rnd.choice(WORDS)} {c} AS",
+                    rnd.random() < 0.3,
+                )
+                for c in range(1, n_clients + 1)
+            ],
+        )
+        ex(
+            "INSERT INTO client_group (id, version, name) VALUES (?, 1, ?)",
+            [(g, f"Gruppe {g}") for g in range(1, 21)],
+        )
+        ex(
+            "INSERT INTO client_group_member (id, version, group_id, client_id)"
+            " VALUES (?, 1, ?, ?)",
+            [(c, rnd.randint(1, 20), c) for c in range(1, n_clients + 1)],
+        )
         grants = []
         for c in range(1, n_clients + 1):
             for k, u in enumerate(rnd.sample(range(1, 201), 3)):
                 grants.append((len(grants) + 1, u, c, "ansvarlig" if k == 0 else "medarbeider"))
-        ex("INSERT INTO access_grant (id, version, user_id, client_id, access_level, role,"
-           " role_source) VALUES (?, 1, ?, ?, 'full', ?, 'auto')", grants)
+        ex(
+            "INSERT INTO access_grant (id, version, user_id, client_id, access_level, role,"
+            " role_source) VALUES (?, 1, ?, ?, 'full', ?, 'auto')",
+            grants,
+        )
     return db
 
 
@@ -385,7 +460,6 @@ def test_filter_speed_at_10k_clients(tmp_path: Path) -> None:
     model.apply(sort=SortSpec("users", descending=True))
     print(f"first sort by users at 10k: {(time.perf_counter() - start) * 1000:.1f} ms")
     db.dispose()
-
 
 
 # ---- typing: results reused for narrowing and backspace -------------------------------------
