@@ -34,6 +34,8 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.cache import LRUCache
+from textual.color import Color
+from textual.filter import LineFilter
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -270,6 +272,7 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._strips: LRUCache[Hashable, Strip] = LRUCache(1024)
         self._strips_context: _Context | None = None
         self._shown: dict[int, Hashable] = {}  # screen line → the key it was last drawn with
+        self._filter_plan: tuple[Hashable, tuple[LineFilter, ...]] | None = None
         self._posted_selection: tuple[int, int] | None = None
 
     @property
@@ -467,7 +470,7 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         if not plain_box(self):
             return super().render_lines(crop)
         _, background = self.background_colors
-        filters = self.get_line_filters()
+        filters = self._filters_that_change(background)
         render_line = self.render_line
         lines = []
         for y in crop.line_range:
@@ -479,6 +482,28 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
             x1, x2 = crop.column_span
             lines = [strip.crop(x1, x2) for strip in lines]
         return lines
+
+    def _filters_that_change(self, background: Color) -> tuple[LineFilter, ...]:
+        """The terminal filters that change any of the table's styles. Textual's filters
+        map each segment's style (ANSI colours to the theme's, dim to a blend, no colour);
+        the table's styles come from the theme, so the usual filter changes none of them
+        and a new line need not be copied through it."""
+        context = self._render_context()
+        filters = tuple(self.get_line_filters())
+        key = (filters, background, context)
+        if self._filter_plan is None or self._filter_plan[0] != key:
+            styles = {context.base, context.header, context.empty}
+            for extra in (context.selected, context.cursor, context.selected + context.cursor):
+                styles.add(context.base + extra)
+            probe = [Segment("x", style) for style in styles]
+            changing = tuple(
+                line_filter
+                for line_filter in filters
+                if [seg.style for seg in line_filter.apply(probe, background)]
+                != [seg.style for seg in probe]
+            )
+            self._filter_plan = (key, changing)
+        return self._filter_plan[1]
 
     def _render_context(self) -> _Context:
         context = self._frame

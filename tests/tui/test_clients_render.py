@@ -322,6 +322,28 @@ async def test_table_lines_equal_textuals_own_drawing(tmp_path: Path) -> None:
                 assert len(ours) == crop.height
                 for n, (a, b) in enumerate(zip(ours, textual, strict=True)):
                     assert a == b, (keys, crop, n, repr(a)[-300:], repr(b)[-300:])
+        # A filter that does change the table's styles (NO_COLOR's) must still be applied.
+        from textual.filter import Monochrome
+
+        app._filters.append(Monochrome())
+        table.refresh()
+        await settle(pilot)
+        crop = crops[0]
+        ours_strips = table.render_lines(crop)
+        table._styles_cache.clear()
+        shown = table.scrollable_content_region.width
+        theirs_strips = Widget.render_lines(table, crop)
+        mono = runs([strip.crop(0, shown) for strip in ours_strips])
+        assert mono == runs([strip.crop(0, shown) for strip in theirs_strips])
+        assert all(
+            style is None
+            or style.color is None
+            or style.color.triplet is None
+            or len({*style.color.triplet}) == 1
+            for line in mono
+            for _, style in line
+        )  # grey: the filter was applied
+        app._filters.pop()
         table.styles.border = ("round", "red")
         await settle(pilot)
         assert not plain_box(table)
