@@ -427,6 +427,21 @@ class PartnerApp(App[None]):
             self._start_background()  # a screen that needs the client list: load it now
         return super().switch_mode(mode)
 
+    async def action_switch_mode(self, mode: str) -> None:
+        # A priority binding, awaited (Textual's is not): the app takes the keys typed right
+        # after "2" ("2/ber" in one burst) only once the Clients screen is there, instead of
+        # routing them to the screen being left, where "r" would start a sync.
+        await self.switch_mode(mode)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "switch_mode":
+            from textual.widgets import Input
+
+            # The screen keys are priority bindings: in a text field a digit is typed, and
+            # under a dialog the keys stay with the dialog (as non-priority keys would).
+            return not (self.screen.is_modal or isinstance(self.focused, Input))
+        return super().check_action(action, parameters)
+
     def on_data_loaded(self, message: DataLoaded) -> None:
         self._apply_data(message.data)
 

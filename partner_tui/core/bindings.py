@@ -32,7 +32,9 @@ class BindingSpec:
 
 BINDINGS: tuple[BindingSpec, ...] = (
     # app-wide
-    # 1 and 2 are shown in the title bar's screen tabs, so the footer leaves them out
+    # 1 and 2 are shown in the title bar's screen tabs, so the footer leaves them out. The
+    # screen keys have priority (the app runs them before it routes the next key, see
+    # PartnerApp.action_switch_mode); in a text field or a dialog they are not taken.
     BindingSpec(
         "app.dashboard",
         "1",
@@ -40,6 +42,7 @@ BINDINGS: tuple[BindingSpec, ...] = (
         "Oversikt",
         "Dashboard",
         show=False,
+        priority=True,
     ),
     BindingSpec(
         "app.clients",
@@ -48,6 +51,7 @@ BINDINGS: tuple[BindingSpec, ...] = (
         "Klienter",
         "Clients",
         show=False,
+        priority=True,
     ),
     BindingSpec(
         "app.access",
@@ -56,6 +60,7 @@ BINDINGS: tuple[BindingSpec, ...] = (
         "Tilgang",
         "Access",
         show=False,
+        priority=True,
     ),
     BindingSpec(
         "app.pending",
@@ -64,6 +69,7 @@ BINDINGS: tuple[BindingSpec, ...] = (
         "Ventende",
         "Pending",
         show=False,
+        priority=True,
     ),
     BindingSpec("app.help", "question_mark", "app.help", "Hjelp", "Help"),
     BindingSpec("app.sync", "r", "app.sync", "Synk", "Sync"),

@@ -400,6 +400,7 @@ class ClientListModel:
         self._ranks: dict[SortSpec, list[int]] = {}
         self._visible: list[int] = []
         self._visible_ids: frozenset[int] | None = None
+        self._row_of: tuple[ClientListSnapshot, dict[int, int]] | None = None
         # The text search: the index of a snapshot, and the results of the words typed so far
         # (each narrows the one before), so typing filters only the previous result and
         # backspace finds its result here. Valid for one ``_context`` (pickers and sort).
@@ -590,8 +591,13 @@ class ClientListModel:
 
     def index_of(self, client_id: int) -> int | None:
         """Visible position of a client, or None when it is filtered out."""
-        ids = self._snap.ids
-        for pos, j in enumerate(self._visible):
-            if ids[j] == client_id:
-                return pos
-        return None
+        snap = self._snap
+        if self._row_of is None or self._row_of[0] is not snap:
+            self._row_of = (snap, {cid: row for row, cid in enumerate(snap.ids)})
+        row = self._row_of[1].get(client_id)
+        if row is None:
+            return None
+        try:
+            return self._visible.index(row)
+        except ValueError:
+            return None

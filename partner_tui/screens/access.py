@@ -64,6 +64,7 @@ class AccessSource:
 
 class AccessScreen(PartnerScreen):
     MODE = "access"
+    AUTO_FOCUS = "#access-table"  # as on Clients: the table has the keys from the start
     BINDING_SCOPE = "access"
 
     def __init__(self) -> None:

@@ -81,6 +81,9 @@ def client_columns(language: str) -> list[Column]:
 
 class ClientsScreen(PartnerScreen):
     MODE = "clients"
+    # The table has the keys when the screen opens (not the search field, which comes first
+    # and Textual would pick): "2/ber" in one burst then searches for "ber".
+    AUTO_FOCUS = "#client-table"
     BINDING_SCOPE = "clients"
 
     def __init__(self) -> None:
@@ -162,9 +165,18 @@ class ClientsScreen(PartnerScreen):
             text=text, user_id=p.user_id, role=p.role, group_id=p.group_id, altinn=p.altinn
         )
 
-    def _refilter(self) -> None:
+    def _refilter(self, *, to_first: bool = False) -> None:
+        """Apply the search and pickers. The cursor goes to the first row (``to_first``: the
+        search text changed, so the best match is on top) or stays on its client while that
+        client is still shown."""
+        table = self.table
+        key = None if to_first else table.cursor_key
         self.model.apply(self._current_filter())
-        self.table.source_changed()
+        if to_first:
+            table.cursor = 0
+        table.source_changed()
+        if key is not None and (pos := self.model.index_of(key)) is not None:
+            table.move_cursor(pos)
         self._update_titles()
 
     def _update_titles(self) -> None:
@@ -241,8 +253,10 @@ class ClientsScreen(PartnerScreen):
 
     # ---- events -------------------------------------------------------------------------
 
-    def _search_value_changed(self, _value: str) -> None:
-        self._refilter()
+    def _search_value_changed(self, value: str) -> None:
+        # Typing: the first match on top, under the cursor. Cleared (esc): the cursor stays
+        # on the client it was on.
+        self._refilter(to_first=bool(value))
 
     @on(Input.Submitted, "#clients-search")
     def _search_submitted(self, _event: Input.Submitted) -> None:

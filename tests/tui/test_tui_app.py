@@ -237,6 +237,50 @@ async def test_a_burst_of_keys_after_slash_all_go_to_the_search(cache: CacheDB) 
         app._driver.send_message(events.Key("slash", "/"))  # in the field, "/" is typed
         await settle(pilot)
         assert search.value == "rør/"
+        app._driver.send_message(events.Key("2", "2"))  # a screen key: typed in the field
+        await settle(pilot)
+        assert search.value == "rør/2" and isinstance(app.screen, ClientsScreen)
+
+
+async def test_keys_typed_right_after_a_screen_key_go_to_the_new_screen(cache: CacheDB) -> None:
+    """ "2/rør" in one burst from the dashboard: the Clients screen opens and gets the whole
+    search; none of the keys reach the dashboard (its "r" would start a sync)."""
+    from textual import events
+
+    syncer = FakeSyncer(cache)
+    app = PartnerApp(cache, syncer, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        calls = syncer.calls
+        for key, char in [("2", "2"), ("slash", "/"), ("r", "r"), ("ø", "ø"), ("r", "r")]:
+            app._driver.send_message(events.Key(key, char))
+        await settle(pilot)
+        assert isinstance(app.screen, ClientsScreen)
+        assert app.screen.query_one("#clients-search").value == "rør"
+        assert syncer.calls == calls
+
+
+async def test_the_cursor_goes_to_the_first_match_and_back_to_its_client(cache: CacheDB) -> None:
+    """Typing a search puts the best match under the cursor (enter opens it); esc brings the
+    whole list back with the cursor still on the client it was on."""
+    app = PartnerApp(cache, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await open_clients(pilot)
+        table = app.screen.query_one(VirtualTable)
+        await pilot.press("j", "j", "j")
+        assert table.cursor == 3
+        await pilot.press("slash", *"acme")
+        await settle(pilot)
+        assert table.row_count == 2 and table.cursor == 0
+        await pilot.press("enter", "j")  # to the table, then the second match
+        await settle(pilot)
+        chosen = table.cursor_key
+        assert chosen is not None and table.cursor == 1
+        await pilot.press("escape")
+        await settle(pilot)
+        assert table.row_count == 6
+        assert table.cursor_key == chosen and table.cursor == app.client_model.index_of(chosen)
 
 
 async def test_hostile_names_render_literally(cache: CacheDB) -> None:
