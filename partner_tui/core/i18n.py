@@ -29,6 +29,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Ingen valgt: velg med mellomrom eller a",
         "Nothing selected: select with space or a",
     ),
+    "access.none_granted": (
+        "Ingen av de valgte har tilgang å endre eller fjerne",
+        "None of the chosen rows has access to change or revoke",
+    ),
     "access.no_undo": ("Ingen masseendring å angre", "No bulk change to undo"),
     "access.pick_user": ("Velg bruker", "Pick a user"),
     "access.pick_client": ("Velg klient", "Pick a client"),
@@ -84,6 +88,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "audit.title": ("Logg: {name}", "Log: {name}"),
     "audit.all": ("alle endringer", "all changes"),
     "audit.count": ("{n} hendelser (nyeste først)", "{n} events (newest first)"),
+    "audit.count_1": ("1 hendelse", "1 event"),
     "audit.search_placeholder": ("Søk i loggen (/)", "Search the log (/)"),
     "audit.col.at": ("Tid", "When"),
     "audit.col.actor": ("Utført av", "By"),

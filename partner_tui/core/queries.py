@@ -371,12 +371,19 @@ class ClientListSnapshot:
     def sort_key(self, column: str) -> Sequence[object]:
         if column == "orgnr":
             return self.orgnr
+        # Clients with the same groups (or users, or none) follow each other by name.
         if column == "groups":
-            return [nb_sort_key(g) if g else "\U0010ffff" for g in self.groups]
+            return [
+                (nb_sort_key(g) if g else "\U0010ffff", nb_sort_key(n))
+                for g, n in zip(self.groups, self.name, strict=True)
+            ]
         if column == "altinn":
             return [(not a, nb_sort_key(n)) for a, n in zip(self.altinn, self.name, strict=True)]
         if column == "users":
-            return [nb_sort_key(u) if u else "\U0010ffff" for u in self.users]
+            return [
+                (nb_sort_key(u) if u else "\U0010ffff", nb_sort_key(n))
+                for u, n in zip(self.users, self.name, strict=True)
+            ]
         if column == "status":
             return [(s, nb_sort_key(n)) for s, n in zip(self.status, self.name, strict=True)]
         return [nb_sort_key(n) for n in self.name]

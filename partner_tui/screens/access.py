@@ -260,7 +260,11 @@ class AccessScreen(PartnerScreen):
 
     def _need(self, pairs: list[tuple[int, int]]) -> bool:
         if not pairs:
-            self.notify(self.t("access.nothing_selected"), severity="warning", markup=False)
+            # Rows are chosen, but none has what this action changes (a grant to revoke):
+            # say that, rather than that nothing is selected.
+            chosen = self.table.selected or self.table.cursor_key is not None
+            key = "access.none_granted" if chosen else "access.nothing_selected"
+            self.notify(self.t(key), severity="warning", markup=False)
             return False
         return True
 

@@ -87,7 +87,10 @@ class AuditScreen(Screen[None]):
             for r in shown
         ]
         self.query_one("#audit-table", VirtualTable).set_source(ListSource(cells))
-        self.query_one("#audit-count", Static).update(plain(self._t("audit.count", n=len(shown))))
+        count = (
+            self._t("audit.count_1") if len(shown) == 1 else self._t("audit.count", n=len(shown))
+        )
+        self.query_one("#audit-count", Static).update(plain(count))
 
     @on(Input.Changed, "#audit-search")
     def _search_changed(self, event: Input.Changed) -> None:
@@ -101,4 +104,10 @@ class AuditScreen(Screen[None]):
         focus_search(self, self.query_one("#audit-search", Input))
 
     def action_back(self) -> None:
-        self.dismiss(None)
+        """esc: clears the search first (as on Clients and Access), then closes the log."""
+        search = self.query_one("#audit-search", Input)
+        if search.value:
+            search.value = ""
+            self.set_focus(self.query_one("#audit-table", VirtualTable))
+        else:
+            self.dismiss(None)

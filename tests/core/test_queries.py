@@ -301,6 +301,28 @@ def test_client_model_sorts_in_norwegian_order(db: CacheDB) -> None:
     assert names(model)[:2] == ["Acme [/] AS", "Åsen Bygg"]
 
 
+def test_equal_groups_or_users_follow_each_other_by_name(tmp_path: Path) -> None:
+    """Sorted by groups or users, clients that share them (or have none) are in name order
+    (Norwegian), not in the order they were created."""
+    from partner_tui.core.formatting import nb_sort_key
+
+    big = build_big_cache(tmp_path / "big.sqlite", 400)
+    model = ClientListModel(big.raw())
+    snap = model.snapshot
+    for column, values in (("groups", snap.groups), ("users", snap.users)):
+        for descending in (False, True):
+            model.apply(ClientFilter(), SortSpec(column, descending))
+            rows = [model.snapshot_row(i) for i in range(model.visible_count)]
+            runs: dict[str, list[str]] = {}
+            for j in rows:
+                runs.setdefault(values[j], []).append(snap.name[j])
+            if column == "groups":
+                assert any(len(run) > 1 for run in runs.values())  # ties exist
+            for run in runs.values():
+                assert run == sorted(run, key=nb_sort_key, reverse=descending), (column, run)
+    big.dispose()
+
+
 @pytest.mark.parametrize(
     ("flt", "expected"),
     [

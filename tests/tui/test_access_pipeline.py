@@ -589,7 +589,11 @@ async def test_audit_log_shows_who_what_before_after_from_the_cache(served, tmp_
         await pilot.pause()
         table = log.query_one("#audit-table")
         assert table.source.visible_count == 1  # type: ignore[attr-defined]
-        await pilot.press("escape")
+        assert "1 hendelse" in str(log.query_one("#audit-count").render())
+        await pilot.press("escape")  # the first esc clears the search …
+        await pilot.pause()
+        assert app.screen is log and table.source.visible_count == 4  # type: ignore[attr-defined]
+        await pilot.press("escape")  # … the second closes the log
         await pilot.pause()
         assert isinstance(app.screen, AccessScreen)
     api.close()
@@ -691,4 +695,33 @@ async def test_a_double_enter_in_a_picker_answers_once(tmp_path: Path) -> None:
             await pilot.pause(0.2)
             assert app.screen is screen  # one answer, one pop; the app is still running
     assert app.return_code in (None, 0)
+    cache.dispose()
+
+
+async def test_revoking_rows_without_access_says_so(tmp_path: Path) -> None:
+    """x on chosen clients the user has no access to: the warning says none of them has access
+    (not that nothing is selected)."""
+    from tests.tui.conftest import TODAY, fill_cache
+
+    cache = CacheDB(tmp_path / "cache.sqlite")
+    fill_cache(cache)
+    app = PartnerApp(cache, None, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.loaded)
+        await pilot.press("3")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessScreen))
+        screen = app.screen
+        assert isinstance(screen, AccessScreen)
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press("enter")  # the first user
+        await wait_for(pilot, lambda: screen.picked is not None and bool(screen.rows.rows))
+        bare = next(i for i, row in enumerate(screen.rows.rows) if row.access_level is None)
+        screen.table.move_cursor(bare)
+        await pilot.press("space")  # chosen: a client without access
+        await pilot.press("x")
+        await wait_for(pilot, lambda: bool(app._notifications))
+        messages = [n.message for n in app._notifications]
+        assert any("Ingen av de valgte har tilgang" in m for m in messages), messages
+        assert not any("Ingen valgt" in m for m in messages)
     cache.dispose()
