@@ -347,7 +347,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col.status": ("Status", "Status"),
     "altinn.tag": ("partner", "partner"),
     "status.archived": ("arkivert", "archived"),
-    "clients.empty": ("Ingen klienter passer filteret", "No clients match the filter"),
+    "clients.empty": (
+        "Ingen klienter passer søket og filteret (esc nullstiller)",
+        "No clients match the search and filter (esc clears)",
+    ),
     # detail
     "detail.title": ("Klient {orgnr}", "Client {orgnr}"),
     "detail.payroll": ("Lønn", "Payroll"),
