@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -675,7 +676,11 @@ async def test_templates_are_created_edited_deleted_and_refusals_explained(  # t
     cache.dispose()
 
 
-async def test_a_double_enter_in_a_picker_answers_once(tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def offline_access(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[PartnerApp, Pilot[None], AccessScreen]]:
+    """The app offline on the small fixture cache, on the Access screen."""
     from tests.tui.conftest import TODAY, fill_cache
 
     cache = CacheDB(tmp_path / "cache.sqlite")
@@ -687,6 +692,12 @@ async def test_a_double_enter_in_a_picker_answers_once(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, AccessScreen))
         screen = app.screen
         assert isinstance(screen, AccessScreen)
+        yield app, pilot, screen
+    cache.dispose()
+
+
+async def test_a_double_enter_in_a_picker_answers_once(tmp_path: Path) -> None:
+    async with offline_access(tmp_path) as (app, pilot, screen):
         for _ in range(3):
             await pilot.press("f")
             await pilot.pause()
@@ -695,23 +706,12 @@ async def test_a_double_enter_in_a_picker_answers_once(tmp_path: Path) -> None:
             await pilot.pause(0.2)
             assert app.screen is screen  # one answer, one pop; the app is still running
     assert app.return_code in (None, 0)
-    cache.dispose()
 
 
 async def test_revoking_rows_without_access_says_so(tmp_path: Path) -> None:
     """x on chosen clients the user has no access to: the warning says none of them has access
     (not that nothing is selected)."""
-    from tests.tui.conftest import TODAY, fill_cache
-
-    cache = CacheDB(tmp_path / "cache.sqlite")
-    fill_cache(cache)
-    app = PartnerApp(cache, None, today=TODAY)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.loaded)
-        await pilot.press("3")
-        await wait_for(pilot, lambda: isinstance(app.screen, AccessScreen))
-        screen = app.screen
-        assert isinstance(screen, AccessScreen)
+    async with offline_access(tmp_path) as (app, pilot, screen):
         await pilot.press("f")
         await pilot.pause()
         await pilot.press("enter")  # the first user
@@ -724,4 +724,3 @@ async def test_revoking_rows_without_access_says_so(tmp_path: Path) -> None:
         messages = [n.message for n in app._notifications]
         assert any("Ingen av de valgte har tilgang" in m for m in messages), messages
         assert not any("Ingen valgt" in m for m in messages)
-    cache.dispose()
