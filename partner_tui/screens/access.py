@@ -448,13 +448,22 @@ class AccessScreen(PartnerScreen):
             PickModal(t("access.altinn_label", lang), options, language=lang), chosen
         )
 
-    def action_audit(self) -> None:
-        """The audit log of the picked user or client (everyone's when none is picked)."""
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # L and M have priority (see action_audit); typed in the search field they are text.
+        if action in ("audit", "templates") and isinstance(self.focused, Input):
+            return False
+        return super().check_action(action, parameters)
+
+    async def action_audit(self) -> None:
+        """The audit log of the picked user or client (everyone's when none is picked).
+
+        A priority binding, awaited until the log is there: keys typed right after "L"
+        ("L/aas" in one burst) go to the log, not to this screen."""
         from partner_tui.screens.audit import AuditScreen
 
         picked = self.picked
         name = self.picked_name if picked is not None else self.t("audit.all")
-        self.app.push_screen(
+        await self.app.push_screen(
             AuditScreen(
                 user_id=picked if self.view == "user" else None,
                 client_id=picked if self.view == "client" else None,
@@ -462,10 +471,10 @@ class AccessScreen(PartnerScreen):
             )
         )
 
-    def action_templates(self) -> None:
+    async def action_templates(self) -> None:
         from partner_tui.screens.templates import TemplatesScreen
 
-        self.app.push_screen(TemplatesScreen())
+        await self.app.push_screen(TemplatesScreen())  # as action_audit
 
     def action_export(self) -> None:
         def chosen(value: Any) -> None:

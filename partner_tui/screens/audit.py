@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 
 class AuditScreen(Screen[None]):
+    AUTO_FOCUS = "#audit-table"  # at once, so "L/aas" typed in one burst searches for "aas"
+
     def __init__(self, *, user_id: int | None, client_id: int | None, name: str) -> None:
         super().__init__()
         install_bindings(self, "audit", self.papp.language)
@@ -64,7 +66,6 @@ class AuditScreen(Screen[None]):
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one("#audit-table", VirtualTable).focus()
         self._load()
 
     @work(thread=True, exclusive=True, group="audit-load", exit_on_error=False)

@@ -32,6 +32,8 @@ NO_ROLE = "-"
 
 
 class TemplatesScreen(Screen[None]):
+    AUTO_FOCUS = "#templates-table"
+
     def __init__(self) -> None:
         super().__init__()
         install_bindings(self, "templates", self.papp.language)
@@ -59,7 +61,6 @@ class TemplatesScreen(Screen[None]):
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.table.focus()
         self.reload()
 
     @property

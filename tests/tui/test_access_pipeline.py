@@ -724,3 +724,27 @@ async def test_revoking_rows_without_access_says_so(tmp_path: Path) -> None:
         messages = [n.message for n in app._notifications]
         assert any("Ingen av de valgte har tilgang" in m for m in messages), messages
         assert not any("Ingen valgt" in m for m in messages)
+
+
+async def test_keys_typed_right_after_l_go_to_the_audit_log(tmp_path: Path) -> None:
+    """ "L/aas" in one burst opens the audit log and searches it for "aas" (the keys used to
+    land in this screen's search); in the search field itself, L is typed."""
+    from textual import events
+
+    from partner_tui.screens.audit import AuditScreen
+
+    async with offline_access(tmp_path) as (app, pilot, screen):
+        for key, char in [("slash", "/"), ("L", "L")]:
+            app._driver.send_message(events.Key(key, char))
+        await pilot.pause(0.2)
+        assert app.screen is screen
+        assert screen.query_one("#access-search", Input).value == "L"
+        await pilot.press("escape")  # clear the search, back to the table
+        await pilot.pause()
+        for key, char in [("L", "L"), ("slash", "/"), ("a", "a"), ("a", "a"), ("s", "s")]:
+            app._driver.send_message(events.Key(key, char))
+        await wait_for(pilot, lambda: isinstance(app.screen, AuditScreen))
+        await pilot.pause(0.2)
+        log = app.screen
+        assert log.query_one("#audit-search", Input).value == "aas"
+        assert screen.query_one("#access-search", Input).value == ""
