@@ -16,8 +16,11 @@ A filter keystroke must cost about what echoing it costs (DESIGN.md §8), so:
 - :meth:`source_changed` repaints only the lines whose key differs from what each line was last
   drawn with (``_shown``), so rows that stay where they were are not sent again;
 - the row count changes the virtual size without a layout: a ScrollView keeps its own virtual
-  size, and only its scroll range and scrollbar depend on it (a scrollbar that appears or goes
-  still lays out, through Textual's ``show_vertical_scrollbar``).
+  size, and only its scroll range and scrollbar depend on it. The scrollbar is always shown
+  (``overflow-y: scroll``): one that appeared or went when a filter crossed a screenful would
+  lay the whole screen out (Textual's ``show_vertical_scrollbar`` is a layout reactive);
+- the drawn lines go to the compositor as they are (:meth:`render_lines`), and the scrollbar
+  keeps its kinds of line (:class:`TableScrollBar`).
 """
 
 from __future__ import annotations
@@ -318,8 +321,7 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         its own virtual size (a layout passes the old one in and it is ignored), and what
         depends on it is updated here, as ``Widget._scroll_update`` does, except that the
         scrollbar is repainted only when it looks different (32 lines of it cost more than the
-        rows that changed; with 10,000 rows its thumb rarely moves). A scrollbar that appears
-        or goes still lays out: ``show_vertical_scrollbar`` is a layout reactive.
+        rows that changed; with 10,000 rows its thumb rarely moves).
         """
         size = Size(self.scrollable_content_region.width, height)
         if size == self.virtual_size:
