@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
@@ -71,8 +71,4 @@ class StillStatic(StillLines, Static):
 
 
 class StillHorizontal(StillLines, Horizontal):
-    pass
-
-
-class StillVertical(StillLines, Vertical):
     pass

@@ -12,7 +12,6 @@ from partner_tui.widgets.still import (
     StillHorizontal,
     StillLines,
     StillStatic,
-    StillVertical,
 )
 from partner_tui.widgets.title_bar import TitleBar
 
@@ -23,7 +22,6 @@ def test_still_widgets_keep_their_css_type_names() -> None:
         (StillFooter, "Footer"),
         (StillStatic, "Static"),
         (StillHorizontal, "Horizontal"),
-        (StillVertical, "Vertical"),
         (PartnerScreen, "Screen"),
         (TitleBar, "Widget"),
         (StatusLine, "Widget"),
