@@ -11,27 +11,30 @@ can say "12 valgt (3 skjult av filter)".
 A filter keystroke must cost about what echoing it costs (DESIGN.md §8), so:
 
 - a drawn line is cached as a :class:`Strip` keyed by what it shows (its cells, selected,
-  cursor) for one *render context* (width, columns and their widths, the styles read once per
-  frame); any change of context empties the cache, and a change of data changes the key;
+  cursor) for one *render context* (width, columns and their widths, the styles); any change
+  of context empties the cache, and a change of data changes the key;
+- the render context is read when Textual says the styles may have changed (a stylesheet
+  applied: theme, focus, CSS; or any repaint the table did not ask for itself, such as an
+  inline style set in code), not on every frame: reading six styles walks the DOM;
 - :meth:`source_changed` repaints only the lines whose key differs from what each line was last
-  drawn with (``_shown``), so rows that stay where they were are not sent again;
+  drawn with (``_shown``), so rows that stay where they were are not sent again; the keys it
+  worked out are the ones the next frame draws (``_planned``);
 - the row count changes the virtual size without a layout: a ScrollView keeps its own virtual
-  size, and only its scroll range and scrollbar depend on it. The scrollbar is always shown
-  (``overflow-y: scroll``): one that appeared or went when a filter crossed a screenful would
-  lay the whole screen out (Textual's ``show_vertical_scrollbar`` is a layout reactive);
-- the drawn lines go to the compositor as they are (:meth:`render_lines`), and the scrollbar
-  keeps its kinds of line (:class:`TableScrollBar`).
+  size, and only its scroll range and scrollbar depend on it;
+- the scrollbar is drawn into the table's own lines (:mod:`partner_tui.widgets.table_bar`), so
+  a repainted line reaches the terminal as one piece; its cells are part of the line's key.
+  Textual's scrollbar widget is off (``overflow-y: hidden``; one that appeared or went when a
+  filter crossed a screenful would also lay the whole screen out);
+- the drawn lines go to the compositor as they are (:meth:`render_lines`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence, Set
 from dataclasses import dataclass
-from math import ceil
-from typing import ClassVar, Literal, NamedTuple, Protocol
+from typing import ClassVar, Literal, NamedTuple, Protocol, Self
 
 from rich.cells import cell_len, set_cell_size
-from rich.color import Color as RichColor
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -43,12 +46,19 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
-from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 
 from partner_tui.core.safe_text import clean
 from partner_tui.widgets.keys import install_bindings
 from partner_tui.widgets.still import plain_box
+from partner_tui.widgets.table_bar import (
+    BarLines,
+    BarState,
+    bar_lines,
+    bar_segment_styles,
+    bar_style,
+    thumb_at,
+)
 
 
 class TableSource(Protocol):
@@ -89,84 +99,11 @@ MARK_SELECTED = "✓ "
 MARK_NONE = "  "
 
 
-def _thumb(bar: ScrollBar) -> tuple[int, int, int] | None:
-    """Where a vertical scrollbar draws its thumb: (bar height, first and last eighth of a
-    cell), or None without one. Textual's arithmetic (``ScrollBar._render_bar``,
-    ``ScrollBarRender.render_bar``); a test checks that equal thumbs draw equal bars."""
-    size = bar.size.height
-    virtual = ceil(bar.window_virtual_size)
-    window = ceil(bar.window_size if bar.window_size < bar.window_virtual_size else 0)
-    if not (window and size and virtual and size != virtual):
-        return None
-    thumb = max(1, window / (virtual / size))
-    position = (size - thumb) * (bar.position / (virtual - window))
-    start = int(position * 8)
-    return size, start, start + ceil(thumb * 8)
-
-
-class TableScrollBar(ScrollBar):
-    """Textual's vertical scrollbar, each line drawn once and kept.
-
-    A filter keystroke changes the row count, and with it the thumb, on about one keystroke
-    in five; Textual draws the whole bar again through its generic path (≈2 ms for 32
-    lines). A bar has only a few kinds of line (track above, thumb, track below, the two
-    thumb ends), so this takes the bar's segments from Textual's own ``render_bar`` and
-    hands out one kept Strip per kind: what Textual's path makes of a segment (the widget's
-    style under it, the terminal filters). A test checks this equals Textual's drawing for
-    every thumb size and place, hovered and grabbed."""
-
-    def __init__(self, vertical: bool = True, name: str | None = None, *, thickness: int = 1):
-        super().__init__(vertical, name, thickness=thickness)
-        self._lines: dict[Segment, Strip] = {}
-        self._lines_for: tuple[object, ...] = ()
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        bar = self.render()
-        width, height = self.size
-        if (
-            not isinstance(bar, ScrollBarRender)
-            or not self.vertical
-            or crop.column_span != (0, width)
-            or not plain_box(self)
-            or not isinstance(bar.style, Style)
-        ):
-            return super().render_lines(crop)
-        base = self.visual_style.rich_style
-        filters = tuple(self.get_line_filters())
-        _, background = self.background_colors
-        context = (width, base, filters, background)
-        if context != self._lines_for:
-            self._lines.clear()
-            self._lines_for = context
-        style = bar.style
-        segments = bar.render_bar(
-            size=height,
-            window_size=bar.window_size,
-            virtual_size=bar.virtual_size,
-            position=bar.position,
-            thickness=width,
-            vertical=True,
-            back_color=style.bgcolor or RichColor.parse("#555555"),
-            bar_color=style.color or RichColor.parse("bright_magenta"),
-        ).segments
-        lines = self._lines
-        out = []
-        for y in crop.line_range:
-            segment = segments[y]
-            strip = lines.get(segment)
-            if strip is None:
-                strip = Strip([Segment(segment.text, base + segment.style)], width)
-                for line_filter in filters:
-                    strip = strip.apply_filter(line_filter, background)
-                lines[segment] = strip
-            out.append(strip)
-        return out
-
-
 class _Context(NamedTuple):
-    """Everything a drawn line depends on besides its own key (see ``_line_key``)."""
+    """Everything a drawn line depends on besides its own key (see ``_line_key``) and its
+    cells of the scrollbar."""
 
-    width: int
+    width: int  # of the rows, without the scrollbar
     widths: tuple[int, ...]
     columns: tuple[Column, ...]
     selectable: bool
@@ -175,6 +112,13 @@ class _Context(NamedTuple):
     selected: Style
     cursor: Style
     empty: Style
+    background: Color
+    bar_width: int
+    bar_styles: tuple[Style, Style, Style]  # normal, hovered, grabbed (``BAR_STATES``)
+    bar_thumb: bool  # False: Textual draws a plain track (transparent scrollbar colour)
+
+
+BAR_STATES: tuple[BarState, ...] = ("normal", "hover", "grabbed")
 
 
 class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
@@ -191,7 +135,7 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         height: 1fr;
         background: $surface;
         overflow-x: hidden;
-        overflow-y: scroll;
+        overflow-y: hidden;  /* the table draws its own scrollbar (table_bar.py) */
     }
     VirtualTable > .virtual-table--header {
         text-style: bold;
@@ -271,23 +215,62 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.empty_text = empty_text
         self.selected: set[int] = set()
         self._widths: tuple[int, list[int]] = (-1, [])
-        self._frame: _Context | None = None  # read once per frame (``render_lines``)
+        self._styles_read: _Context | None = None  # the styles, until they may have changed
+        # (top row, key of each screen line) worked out by ``_refresh_changed_lines`` for the
+        # next frame; dropped on any other repaint (cursor, selection, sort, new data)
+        self._planned: tuple[int, list[Hashable]] | None = None
+        self._own_repaint = False  # inside ``_repaint``: a repaint that keeps the styles
         self._strips: LRUCache[Hashable, Strip] = LRUCache(1024)
         self._strips_context: _Context | None = None
         self._shown: dict[int, Hashable] = {}  # screen line → the key it was last drawn with
         self._filter_plan: tuple[Hashable, tuple[LineFilter, ...]] | None = None
         self._posted_selection: tuple[int, int] | None = None
+        self._bar: tuple[Hashable, BarLines] | None = None  # the scrollbar as last worked out
+        self._bar_context: _Context | None = None  # … for these styles
+        self._bar_state: BarState = "normal"
+        self._bar_grab: tuple[int, float] | None = None  # (screen y, scroll_y) when grabbed
 
-    @property
-    def vertical_scrollbar(self) -> ScrollBar:
-        """Textual's property, creating a :class:`TableScrollBar` instead."""
-        if self._vertical_scrollbar is None:
-            self._vertical_scrollbar = bar = TableScrollBar(
-                vertical=True, name="vertical", thickness=self.scrollbar_size_vertical
-            )
-            bar.display = False
-            self.app._start_widget(self, bar)
-        return self._vertical_scrollbar
+    # ---- repaints -----------------------------------------------------------------------
+
+    def refresh(
+        self,
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:
+        """Textual's refresh; a repaint the table did not ask for itself (``_repaint``) may
+        come with new styles (an inline style set in code refreshes), so they are read
+        again. Any repaint drops the planned line keys."""
+        self._planned = None
+        if not self._own_repaint:
+            self._styles_forgotten()
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def _repaint(self, *regions: Region) -> None:
+        """Repaint lines whose content changed, keeping the styles read."""
+        self._own_repaint = True
+        try:
+            self.refresh(*regions)
+        finally:
+            self._own_repaint = False
+
+    def notify_style_update(self) -> None:
+        """A stylesheet was applied to the table (theme, focus, CSS): read the styles again."""
+        self._styles_forgotten()
+        super().notify_style_update()
+
+    def _styles_forgotten(self) -> None:
+        self._styles_read = None
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """Scrolled: every line shows another row and the thumb moved (by eighths of a cell,
+        so fractional scrolls count too); the styles are still the ones read."""
+        if old_value != new_value:
+            self._repaint(self.size.region)
+
+    def watch_cursor(self) -> None:
+        self._planned = None  # the cursor line's key changes
 
     # ---- data ---------------------------------------------------------------------------
 
@@ -318,44 +301,39 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         """Set the scrollable height (rows + header) the way a keystroke can afford.
 
         Not ``self.virtual_size = size``, which lays out the whole screen: a ScrollView keeps
-        its own virtual size (a layout passes the old one in and it is ignored), and what
-        depends on it is updated here, as ``Widget._scroll_update`` does, except that the
-        scrollbar is repainted only when it looks different (32 lines of it cost more than the
-        rows that changed; with 10,000 rows its thumb rarely moves).
-        """
+        its own virtual size (a layout passes the old one in and it is ignored), and only the
+        scroll range and the scrollbar depend on it. The scrollbar's cells are part of each
+        line's key, so the lines whose bar changed are repainted with the rows."""
         size = Size(self.scrollable_content_region.width, height)
         if size == self.virtual_size:
             return
         self.set_reactive(VirtualTable.virtual_size, size)
-        self._refresh_scrollbars()
-        if self.show_vertical_scrollbar and self.styles.scrollbar_size_vertical:
-            bar = self.vertical_scrollbar
-            before = _thumb(bar)
-            bar.set_reactive(ScrollBar.window_virtual_size, height)
-            window = self.container_size.height - self.scrollbar_size_horizontal
-            bar.set_reactive(ScrollBar.window_size, window)
-            if _thumb(bar) != before:
-                bar.refresh()
         self.scroll_y = self.validate_scroll_y(self.scroll_y)
 
     def _refresh_changed_lines(self) -> None:
-        """Repaint the lines whose key differs from the one they were drawn with."""
-        width, height = self.scrollable_content_region.size
+        """Repaint the lines whose key (or scrollbar cells) differ from what they were drawn
+        with. A repainted line is the whole width: one that stopped short of the table's
+        edge would have the compositor cut a zero-width piece for each line (a new Strip)."""
+        width, height = self.size
         if not width or not height:
             return
         shown = self._shown
-        context = self._structure()
+        context = self._render_context()
+        structure = context[:4]
         top = int(self.scroll_offset.y)
+        keys = self._line_keys(top, height)
+        bar = self._bar_lines(context).segments
         dirty: list[Region] = []
-        for y in range(height):
-            if shown.get(y) != (context, self._line_key(y, top)):
+        for y, key in enumerate(keys):
+            if shown.get(y) != (structure, key, bar[y]):
                 if dirty and dirty[-1].bottom == y:
                     last = dirty.pop()
                     dirty.append(Region(0, last.y, width, last.height + 1))
                 else:
                     dirty.append(Region(0, y, width, 1))
         if dirty:
-            self.refresh(*dirty)
+            self._repaint(*dirty)
+        self._planned = (top, keys)
 
     @property
     def cursor_key(self) -> int | None:
@@ -406,7 +384,17 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._widths = (width, widths)
         return widths
 
+    @property
+    def _bar_width(self) -> int:
+        return min(self.styles.scrollbar_size_vertical, self.size.width)
+
+    @property
+    def _rows_width(self) -> int:
+        """The width of the rows: the table less its scrollbar."""
+        return max(0, self.scrollable_content_region.width - self._bar_width)
+
     def on_resize(self, event: events.Resize) -> None:
+        self._styles_forgotten()
         self._set_virtual_height(self.row_count + 1)
         self._scroll_cursor_into_view()
 
@@ -437,11 +425,6 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
             values.append(label)
         return values
 
-    def _structure(self) -> tuple[object, ...]:
-        """The part of the render context that is not a style (styles changing repaint all)."""
-        width = self.scrollable_content_region.width
-        return (width, tuple(self._column_widths(width)), tuple(self.columns), self.selectable)
-
     def _line_key(self, y: int, top: int) -> Hashable:
         """What screen line ``y`` shows when the first row on screen is ``top``."""
         if y == 0:
@@ -457,6 +440,23 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
             cells = tuple(cells)
         return (cells, self.source.row_key(index) in self.selected, index == self.cursor)
 
+    def _line_keys(self, top: int, height: int) -> list[Hashable]:
+        """``_line_key`` of screen lines 0 … height-1 at once (a keystroke asks for all)."""
+        source, cursor, selected = self.source, self.cursor, self.selected
+        cells, row_key = source.cells, source.row_key
+        keys: list[Hashable] = [self._line_key(0, top)]
+        for index in range(top, min(source.visible_count, top + height - 1)):
+            values = cells(index)
+            keys.append(
+                (
+                    values if isinstance(values, tuple) else tuple(values),
+                    bool(selected) and row_key(index) in selected,
+                    index == cursor,
+                )
+            )
+        keys.extend(self._line_key(y, top) for y in range(len(keys), height))
+        return keys
+
     def render_lines(self, crop: Region) -> list[Strip]:
         """The lines in ``crop``, straight from the line cache when the box is plain.
 
@@ -465,38 +465,41 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         are computed afresh each time. A table with no border, padding, outline, tint or
         opacity needs none of that wrapping: handing out the cached Strip itself keeps those
         later results cached on it, and a row shown again (typing, then deleting) costs
-        nothing. The strips end where the scrollbar begins (Textual pads them with the
-        background under it), so the compositor's cut there leaves them whole. Any other box
-        takes Textual's path; a test checks both draw the same cells."""
-        self._frame = None  # read the styles again, once, for this frame
+        nothing. Any other box takes Textual's path; a test checks both draw the same cells."""
         if not plain_box(self):
             return super().render_lines(crop)
-        _, background = self.background_colors
-        filters = self._filters_that_change(background)
-        render_line = self.render_line
+        context = self._render_context()
+        background = context.background
+        filters = self._filters_that_change(context)
+        top = int(self.scroll_offset.y)
+        bars = self._bar_lines(context).segments
+        line_strip = self._line_strip
         lines = []
         for y in crop.line_range:
-            strip = render_line(y)
+            strip = line_strip(y, top, context, bars)
             for line_filter in filters:
                 strip = strip.apply_filter(line_filter, background)
             lines.append(strip)
+        self._planned = None
         if crop.column_span != (0, self.region.width):
             x1, x2 = crop.column_span
             lines = [strip.crop(x1, x2) for strip in lines]
         return lines
 
-    def _filters_that_change(self, background: Color) -> tuple[LineFilter, ...]:
+    def _filters_that_change(self, context: _Context) -> tuple[LineFilter, ...]:
         """The terminal filters that change any of the table's styles. Textual's filters
         map each segment's style (ANSI colours to the theme's, dim to a blend, no colour);
         the table's styles come from the theme, so the usual filter changes none of them
         and a new line need not be copied through it."""
-        context = self._render_context()
+        background = context.background
         filters = tuple(self.get_line_filters())
-        key = (filters, background, context)
+        key = (filters, context)
         if self._filter_plan is None or self._filter_plan[0] != key:
             styles = {context.base, context.header, context.empty}
             for extra in (context.selected, context.cursor, context.selected + context.cursor):
                 styles.add(context.base + extra)
+            for colours in context.bar_styles:
+                styles.update(context.base + bar for bar in bar_segment_styles(colours))
             probe = [Segment("x", style) for style in styles]
             changing = tuple(
                 line_filter
@@ -508,12 +511,13 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         return self._filter_plan[1]
 
     def _render_context(self) -> _Context:
-        context = self._frame
+        context = self._styles_read
         if context is None:
-            width = self.scrollable_content_region.width
+            width = self._rows_width
             base = self.rich_style
             style = self.get_component_rich_style
-            context = self._frame = _Context(
+            background = self.background_colors[1]
+            context = self._styles_read = _Context(
                 width,
                 tuple(self._column_widths(width)),
                 tuple(self.columns),
@@ -523,6 +527,14 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
                 style("virtual-table--selected"),
                 style("virtual-table--cursor"),
                 base + style("virtual-table--empty"),
+                background,
+                self._bar_width,
+                (
+                    bar_style(self.styles, background, "normal"),
+                    bar_style(self.styles, background, "hover"),
+                    bar_style(self.styles, background, "grabbed"),
+                ),
+                self.screen.styles.scrollbar_color.a != 0,
             )
             if context != self._strips_context:
                 self._strips.clear()
@@ -531,26 +543,56 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def render_line(self, y: int) -> Strip:
         context = self._render_context()
-        key = self._line_key(y, int(self.scroll_offset.y))
-        self._shown[y] = (context[:4], key)
+        bars = self._bar_lines(context).segments
+        return self._line_strip(y, int(self.scroll_offset.y), context, bars)
+
+    def _line_strip(self, y: int, top: int, context: _Context, bars: list[Segment]) -> Strip:
+        planned = self._planned
+        if planned is not None and planned[0] == top and y < len(planned[1]):
+            key = planned[1][y]
+        else:
+            key = self._line_key(y, top)
+        bar = bars[y] if y < len(bars) else None
+        self._shown[y] = (context[:4], key, bar)
         try:
-            strip = self._strips.get(key)
+            strip = self._strips.get((key, bar))
         except TypeError:  # cells that are not hashable (rich Text): draw, don't cache
-            return self._draw(key, context)
+            return self._draw(key, bar, context)
         if strip is None:
-            strip = self._strips[key] = self._draw(key, context)
+            strip = self._strips[key, bar] = self._draw(key, bar, context)
         return strip
 
-    def _draw(self, key: Hashable, context: _Context) -> Strip:
+    def _bar_lines(self, context: _Context) -> BarLines:
+        """The scrollbar's cells, one segment per line, in the table's base style."""
+        height = self.size.height
+        virtual, position = self.virtual_size.height, self.scroll_y
+        key = (height, thumb_at(height, virtual, height, position), self._bar_state)
+        if self._bar is None or self._bar[0] != key or self._bar_context is not context:
+            self._bar_context = context
+            drawn = bar_lines(
+                height,
+                virtual,
+                height,
+                position,
+                context.bar_width,
+                context.bar_styles[BAR_STATES.index(self._bar_state)],
+                thumb=context.bar_thumb,
+            )
+            base = context.base
+            segments = [Segment(seg.text, base + seg.style) for seg in drawn.segments]
+            self._bar = (key, BarLines(segments, drawn.zones))
+        return self._bar[1]
+
+    def _draw(self, key: Hashable, bar: Segment | None, context: _Context) -> Strip:
         widths = context.widths
         assert isinstance(key, tuple)
         if key[0] == "header":
             line = self._line(self._header_values(), widths, MARK_NONE)
-            return self._strip(line, context, context.header)
+            return self._strip(line, bar, context, context.header)
         if key[0] == "empty":
-            return self._strip("  " + clean(self.empty_text), context, context.empty)
+            return self._strip("  " + clean(self.empty_text), bar, context, context.empty)
         if key[0] == "blank":
-            return self._strip("", context, context.base)
+            return self._strip("", bar, context, context.base)
         cells, is_selected, is_cursor = key
         style = context.base
         if is_selected:
@@ -558,15 +600,24 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         if is_cursor:
             style += context.cursor
         mark = MARK_SELECTED if is_selected else MARK_NONE
-        return self._strip(self._line(cells, widths, mark), context, style)
+        return self._strip(self._line(cells, widths, mark), bar, context, style)
 
     @staticmethod
-    def _strip(line: str, context: _Context, style: Style) -> Strip:
-        """One segment: every cell of a line has the line's style (text is never markup)."""
+    def _strip(line: str, bar: Segment | None, context: _Context, style: Style) -> Strip:
+        """The row as one segment (every cell has the line's style; text is never markup),
+        then the scrollbar's cells."""
         width = context.width
-        return Strip([Segment(set_cell_size(line, width), style)], width)
+        row = Segment(set_cell_size(line, width), style)
+        if bar is None:
+            return Strip([row], width)
+        return Strip([row, bar], width + context.bar_width)
 
     # ---- cursor and scrolling -----------------------------------------------------------
+
+    def _repaint_line(self, y: int) -> None:
+        """``refresh_line`` (a line of the virtual area), keeping the styles read."""
+        width = max(self.virtual_size.width, self.size.width)
+        self._repaint(Region(0, y - int(self.scroll_offset.y), width, 1))
 
     @property
     def _page(self) -> int:
@@ -592,8 +643,8 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         top = int(self.scroll_offset.y)
         self._scroll_cursor_into_view()
         if int(self.scroll_offset.y) == top:
-            self.refresh_line(old + 1)
-            self.refresh_line(new + 1)
+            self._repaint_line(old + 1)
+            self._repaint_line(new + 1)
         else:
             self.refresh()
 
@@ -625,7 +676,7 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.selected.discard(key)
         else:
             self.selected.add(key)
-        self.refresh_line(self.cursor + 1)
+        self._repaint_line(self.cursor + 1)
         self._post_selection()
         self.move_cursor(self.cursor + 1)
 
@@ -672,7 +723,7 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
-        if offset is None:
+        if offset is None or offset.x >= self._rows_width:  # the scrollbar: on_mouse_down
             return
         if offset.y == 0:
             column = self._column_at(offset.x)
@@ -691,3 +742,62 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
                 return col.key
             pos += width + 1
         return None
+
+    # ---- the scrollbar's mouse (what Textual's ScrollBar widget does) ----------------------
+
+    @property
+    def allow_vertical_scroll(self) -> bool:
+        """Textual allows scrolling only with its own scrollbar shown; this table draws its
+        own (``overflow-y: hidden``), so: whenever there is more than a screenful."""
+        return not self._check_disabled() and self.max_scroll_y > 0
+
+    def _bar_zone(self, event: events.MouseEvent) -> str | None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.x < self._rows_width:
+            return None
+        zones = self._bar_lines(self._render_context()).zones
+        return zones[offset.y] if 0 <= offset.y < len(zones) else None
+
+    def _set_bar_state(self, state: BarState) -> None:
+        if state != self._bar_state:
+            self._bar_state = state
+            self._repaint(Region(self._rows_width, 0, self._bar_width, self.size.height))
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        zone = self._bar_zone(event)
+        if zone is None:
+            return
+        event.stop()
+        if zone == "up":
+            self.scroll_page_up(animate=False)
+        elif zone == "down":
+            self.scroll_page_down(animate=False)
+        else:
+            self._bar_grab = (event.screen_y, self.scroll_y)
+            self.capture_mouse()
+            self._set_bar_state("grabbed")
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._bar_grab is not None:
+            start_y, start_scroll = self._bar_grab
+            height = self.size.height
+            if height:
+                ratio = self.virtual_size.height / height
+                self.scroll_to(y=start_scroll + (event.screen_y - start_y) * ratio, animate=False)
+            return
+        offset = event.get_content_offset(self)
+        over = offset is not None and offset.x >= self._rows_width
+        self._set_bar_state("hover" if over else "normal")
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        if self._bar_grab is not None:
+            self._bar_grab = None
+            self.release_mouse()
+            offset = event.get_content_offset(self)
+            over = offset is not None and offset.x >= self._rows_width
+            self._set_bar_state("hover" if over else "normal")
+            event.stop()
+
+    def on_leave(self, event: events.Leave) -> None:
+        if self._bar_grab is None:
+            self._set_bar_state("normal")

@@ -101,11 +101,9 @@ async def redrawn(pilot: Pilot[None], app: PartnerApp) -> list[list[tuple[str, o
     table = app.screen.query_one(VirtualTable)
     table._strips.clear()
     table._shown.clear()
-    table.vertical_scrollbar._lines.clear()
+    table._bar = None
     for widget in app.screen.query("*"):
         widget.refresh()
-    if table.show_vertical_scrollbar:
-        table.vertical_scrollbar.refresh()
     await pilot.pause()
     return painted(app)
 
@@ -257,41 +255,6 @@ async def test_search_field_keeps_long_text_in_view(cache: CacheDB) -> None:
         assert "0 av 6 klienter" in screen_text(app)
 
 
-def test_scrollbar_thumb_arithmetic_matches_textual() -> None:
-    """The table repaints its scrollbar only when ``_thumb`` changes: equal thumbs must draw
-    equal bars (Textual's own drawing)."""
-    import random
-    from types import SimpleNamespace
-
-    from textual.scrollbar import ScrollBarRender
-
-    from partner_tui.widgets.virtual_table import _thumb
-
-    def drawn(size: int, virtual: int, window: int, position: float) -> list[tuple[str, object]]:
-        w = window if window < virtual else 0
-        bar = ScrollBarRender.render_bar(
-            size=size, virtual_size=virtual, window_size=w, position=position, vertical=True
-        )
-        return [(s.text, s.style) for s in bar.segments]
-
-    rnd = random.Random(5)
-    seen: dict[object, list[tuple[str, object]]] = {}
-    for _ in range(4000):
-        size = rnd.choice([5, 20, 32, 37])
-        virtual = rnd.choice([rnd.randint(1, 80), rnd.randint(1, 12000)])
-        window = rnd.choice([size, size - 1, rnd.randint(0, 60)])
-        position = int(rnd.uniform(0, max(0, virtual - window)) * 8) / 8
-        bar = SimpleNamespace(
-            size=SimpleNamespace(height=size),
-            window_virtual_size=virtual,
-            window_size=window,
-            position=position,
-        )
-        key = _thumb(bar)  # type: ignore[arg-type]
-        look = drawn(size, virtual, window, position)
-        assert seen.setdefault((size, key), look) == look, (size, virtual, window, position)
-
-
 async def test_table_lines_equal_textuals_own_drawing(tmp_path: Path) -> None:
     """The table hands out its cached lines itself when its box is plain; the cells it shows
     must be what Textual's own path (``StylesCache``: background, filters, crop) makes of the
@@ -319,8 +282,7 @@ async def test_table_lines_equal_textuals_own_drawing(tmp_path: Path) -> None:
                 ours = table.render_lines(crop)
                 table._styles_cache.clear()
                 theirs = Widget.render_lines(table, crop)
-                # The cells left of the scrollbar (which covers the rest of the region).
-                shown = max(0, min(crop.right, table.scrollable_content_region.width) - crop.x)
+                shown = max(0, min(crop.right, table.size.width) - crop.x)
                 textual = runs([strip.crop(0, shown) for strip in theirs])
                 ours = runs([strip.crop(0, shown) for strip in ours])
                 assert all(strip.cell_length >= shown for strip in theirs)
@@ -336,7 +298,7 @@ async def test_table_lines_equal_textuals_own_drawing(tmp_path: Path) -> None:
         crop = crops[0]
         ours_strips = table.render_lines(crop)
         table._styles_cache.clear()
-        shown = table.scrollable_content_region.width
+        shown = table.size.width
         theirs_strips = Widget.render_lines(table, crop)
         mono = runs([strip.crop(0, shown) for strip in ours_strips])
         assert mono == runs([strip.crop(0, shown) for strip in theirs_strips])
@@ -355,64 +317,3 @@ async def test_table_lines_equal_textuals_own_drawing(tmp_path: Path) -> None:
         top = "".join(s.text for s in table.render_lines(Region(0, 0, width, 1))[0])
         assert top.startswith("╭") and top.rstrip().endswith("╮"), top
     db.dispose()
-
-
-async def test_table_scrollbar_lines_equal_textuals_own_drawing() -> None:
-    """The table's scrollbar draws each kind of line once and keeps it; every bar must equal
-    Textual's own drawing of the same bar: thumb sizes and places from none to the whole
-    bar, scrolled to top, middle and bottom, hovered and grabbed."""
-    import random
-
-    from textual.app import App, ComposeResult
-    from textual.geometry import Offset, Region
-    from textual.scrollbar import ScrollBar
-
-    from partner_tui.widgets.virtual_table import EmptySource, TableScrollBar
-
-    class Rows(EmptySource):
-        def __init__(self, n: int) -> None:
-            self.visible_count = n  # type: ignore[misc]
-
-        def row_key(self, i: int) -> int:
-            return i
-
-        def cells(self, i: int) -> tuple[str, ...]:
-            return (f"rad {i}",)
-
-    class One(App[None]):
-        def compose(self) -> ComposeResult:
-            from partner_tui.widgets.virtual_table import Column
-
-            yield VirtualTable([Column("a", "A", flex=1)], Rows(0))
-
-    def runs(strips: list) -> list[list[tuple[str, object]]]:
-        return [[(s.text, s.style) for s in strip.simplify()] for strip in strips]
-
-    rng = random.Random(7)
-    app = One()
-    async with app.run_test(size=(40, 20)) as pilot:
-        table = app.query_one(VirtualTable)
-        bar = table.vertical_scrollbar
-        assert isinstance(bar, TableScrollBar)
-        checked = 0
-        for count in [0, 5, 18, 19, 20, 25, 40, 100, 333, 1000, 10_000]:
-            table.set_source(Rows(count))
-            await pilot.pause()
-            for where in ("top", "middle", "bottom"):
-                target = {"top": 0, "middle": count // 2, "bottom": max(0, count - 1)}[where]
-                table.move_cursor(target)
-                await pilot.pause()
-                for grabbed, hover in ((False, False), (False, True), (True, False)):
-                    bar.grabbed = Offset(0, 0) if grabbed else None
-                    bar.mouse_over = hover
-                    full = Region(0, 0, bar.size.width, bar.size.height)
-                    ours = runs(bar.render_lines(full))
-                    bar._styles_cache.clear()
-                    theirs = runs(ScrollBar.render_lines(bar, full))
-                    assert ours == theirs, (count, where, grabbed, hover)
-                    part = Region(0, rng.randrange(bar.size.height), bar.size.width, 1)
-                    assert runs(bar.render_lines(part)) == runs(ScrollBar.render_lines(bar, part))
-                    checked += 1
-        assert checked == 11 * 3 * 3
-        # Kinds of line (two tracks, thumb, 2 × 8 thumb ends; 3 colourings), not lines.
-        assert len(bar._lines) <= 3 * (3 + 2 * 8) < checked * bar.size.height
