@@ -85,7 +85,8 @@ async def test_the_tables_scrollbar_looks_like_textuals() -> None:
                 for state in ("normal", "hover", "grabbed"):
                     textual_bar = ref.vertical_scrollbar
                     textual_bar.mouse_over = state == "hover"
-                    textual_bar.grabbed = Offset(1, 1) if state == "grabbed" else None  # (0, 0) is falsy
+                    # (Offset(0, 0) is falsy: Textual would not count it as grabbed)
+                    textual_bar.grabbed = Offset(1, 1) if state == "grabbed" else None
                     table._set_bar_state(state)  # type: ignore[arg-type]
                     await pilot.pause()
                     ours, theirs = bar_cells(app, table), bar_cells(app, ref)
