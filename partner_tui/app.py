@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.screen import Screen
@@ -35,6 +35,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from partner_tui.core.cache import CacheDB
 from partner_tui.core.figures import FigureFilter, Figures, LoadCancelled
+from partner_tui.core.gc_pacing import GarbagePacer
 from partner_tui.core.i18n import t
 from partner_tui.core.loading import (
     ListData,
@@ -256,6 +257,7 @@ class PartnerApp(App[None]):
         self._background_started = False
         self._quitting = False  # exit() was called: background reads stop, none start
         self._app_mounted = False
+        self.garbage = GarbagePacer()
         self._start_taken = False
         self._exit_when_mounted: tuple[tuple[Any, ...], dict[str, Any]] | None = None
         self._opening: StartRead | None = None
@@ -360,6 +362,10 @@ class PartnerApp(App[None]):
 
     def on_mount(self) -> None:
         self._app_mounted = True
+        # The cyclic GC runs after a key's frame has gone out, not while it is being drawn
+        # (core/gc_pacing.py); and now and then for what background work leaves.
+        self.garbage.start()
+        self.set_interval(2.0, self.garbage.collect, name="garbage")
         if self._exit_when_mounted is not None:
             args, kwargs = self._exit_when_mounted
             super().exit(*args, **kwargs)
@@ -371,6 +377,14 @@ class PartnerApp(App[None]):
             self._start_background()  # no figures to show first: sync (and load) now
         # Should the dashboard never show figures (an error), load the rest anyway.
         self.set_timer(3.0, self._start_background)
+
+    def on_unmount(self) -> None:
+        self.garbage.stop()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and self.garbage.running:
+            self.call_after_refresh(self.garbage.collect)
+        await super().on_event(event)
 
     @work(thread=True, exclusive=True, group="load-start", exit_on_error=False)
     def _finish_start(self) -> None:

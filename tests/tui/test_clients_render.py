@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 from textual.worker import WorkerCancelled
@@ -316,4 +317,51 @@ async def test_table_lines_equal_textuals_own_drawing(tmp_path: Path) -> None:
         assert not plain_box(table)
         top = "".join(s.text for s in table.render_lines(Region(0, 0, width, 1))[0])
         assert top.startswith("╭") and top.rstrip().endswith("╮"), top
+    db.dispose()
+
+
+async def test_typing_leaves_garbage_collection_to_after_the_frame(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CPython's collector starts wherever 700 new objects have piled up: mid-keystroke, as a
+    rule. The app runs the same collections after a key's frame has gone out instead
+    (core/gc_pacing.py): typing a search triggers no collection of CPython's own."""
+    import gc
+
+    from partner_tui.core.gc_pacing import GarbagePacer
+
+    db = CacheDB(tmp_path / "many.sqlite")
+    fill_many(db)
+    thresholds = gc.get_threshold()
+    automatic: list[int] = []
+    pacing = False
+    paced = GarbagePacer.collect
+
+    def collect(self: GarbagePacer) -> int | None:
+        nonlocal pacing
+        pacing = True
+        try:
+            return paced(self)
+        finally:
+            pacing = False
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and not pacing:
+            automatic.append(info["generation"])
+
+    monkeypatch.setattr(GarbagePacer, "collect", collect)
+    app = PartnerApp(db, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await open_clients(pilot)
+        gc.callbacks.append(note)
+        try:
+            for word in ["bakeri", "bergen", "rør", "åsen"] * 6:
+                await pilot.press("slash", *word, "escape")
+                await pilot.pause()
+        finally:
+            gc.callbacks.remove(note)
+        assert automatic == []
+        assert sum(app.garbage.collections) > 0  # the garbage was collected all the same
+        assert app.screen.query_one("#clients-search", Input).value == ""
+    assert gc.get_threshold() == thresholds  # given back when the app closed
     db.dispose()
