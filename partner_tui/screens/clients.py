@@ -110,12 +110,15 @@ class ClientsScreen(PartnerScreen):
             placeholder=t("clients.search_placeholder", lang), id="clients-search", compact=True
         )
         search.cursor_blink = False  # a blinking cursor would send bytes while idle
+        count = TextLine(id="clients-count", style="bold")
+        # Kept at hand: a keystroke uses all three (a DOM query each costs more than a row).
+        self._table, self._search, self._count = table, search, count
         # Straight on the screen, no container around them: every widget under the area a
         # keystroke repaints is visited on each frame (DESIGN.md §8).
         yield from self.compose_frame(
             [
                 StillHorizontal(
-                    TextLine(id="clients-count", style="bold"),
+                    count,
                     StillStatic(id="clients-filters"),
                     id="clients-titlebar",
                 ),
@@ -127,7 +130,7 @@ class ClientsScreen(PartnerScreen):
 
     @property
     def table(self) -> VirtualTable:
-        return self.query_one("#client-table", VirtualTable)
+        return self._table
 
     def on_mount(self) -> None:
         # The search field filters from a watcher, not from Input.Changed: the watcher runs
@@ -159,7 +162,7 @@ class ClientsScreen(PartnerScreen):
         self.model.prepare_search()
 
     def _current_filter(self) -> ClientFilter:
-        text = self.query_one("#clients-search", Input).value
+        text = self._search.value
         p = self.pickers
         return ClientFilter(
             text=text, user_id=p.user_id, role=p.role, group_id=p.group_id, altinn=p.altinn
@@ -196,7 +199,7 @@ class ClientsScreen(PartnerScreen):
     def _update_count(self) -> None:
         lang = self.papp.language
         if not self.papp.loaded:  # the app builds the client list after the dashboard
-            self.query_one("#clients-count", TextLine).update(self.t("clients.loading"))
+            self._count.update(self.t("clients.loading"))
             return
         total = format_int(self.model.total, lang)
         count = self.t("clients.count", n=format_int(self.model.visible_count, lang), m=total)
@@ -204,7 +207,7 @@ class ClientsScreen(PartnerScreen):
         # is padded to its widest ("10 000 av 10 000"): typing never lays out, and the
         # picker summary beside it stays put.
         count = count.ljust(len(self.t("clients.count", n=total, m=total)))
-        self.query_one("#clients-count", TextLine).update(count)
+        self._count.update(count)
 
     def _update_frame(self, message: str) -> None:
         """The picker summary, the empty-table text and the what-to-do message."""
