@@ -99,11 +99,17 @@ def bar_lines(
     ).segments
     segments: list[Segment] = []
     zones: list[Zone | None] = []
+    # A bar has a handful of distinct styles; reading a style's meta unpickles it.
+    seen: dict[Style | None, tuple[Zone | None, Style]] = {}
     for segment in drawn:
-        seg_style = segment.style or Style()
-        action = seg_style.meta.get("@mouse.down") if seg_style.meta else None
-        zones.append(_ZONES.get(action) if isinstance(action, str) else None)
-        segments.append(Segment(segment.text, seg_style.clear_meta_and_links()))
+        known = seen.get(segment.style)
+        if known is None:
+            seg_style = segment.style or Style()
+            action = seg_style.meta.get("@mouse.down") if seg_style.meta else None
+            zone = _ZONES.get(action) if isinstance(action, str) else None
+            known = seen[segment.style] = (zone, seg_style.clear_meta_and_links())
+        zones.append(known[0])
+        segments.append(Segment(segment.text, known[1]))
     return BarLines(segments, zones)
 
 
