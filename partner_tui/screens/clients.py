@@ -65,6 +65,12 @@ class SearchInput(Input):
 
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
+    def _on_input_changed(self, event: Input.Changed) -> None:
+        # The screen follows the value with a watcher (``ClientsScreen.on_mount``); nothing
+        # listens for Changed, and its trip up to the screen and the app, handled before the
+        # keystroke's frame is drawn, would only delay it.
+        event.stop()
+
 
 def client_columns(language: str) -> list[Column]:
     def label(key: str) -> str:
