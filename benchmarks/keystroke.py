@@ -1,8 +1,11 @@
 """Filter keystroke → visible table updated, on the real Clients screen, against a bare
 Textual app echoing the same keystrokes from an Input into a Label; plus the filter itself.
 
-Both apps run headless under ``App.run_test(size=(120, 40))`` in one child process, in
-alternating rounds, and are timed by exactly the same procedure:
+Each app runs headless under ``App.run_test(size=(120, 40))`` in a child process of its own
+(``--serve bare|app``), both alive side by side. The parent presses each key in one and then
+in the other (which goes first alternates), so a burst of noise on a shared machine lands on
+both alike; rounds of whole apps in turn let one burst fall on one app's round only. Both
+are timed by exactly the same procedure:
 
 1. the key event is handed to the app's driver (what ``Pilot.press`` does, without its fixed
    ``wait_for_idle`` sleeps of ≥ 2 × 20 ms, which would swamp a few-ms difference);
@@ -25,7 +28,8 @@ that text.
 The filter itself: ``ClientListModel.apply`` for the same texts in the same order, plus reading
 the rows the table shows (38 at 120×40), timed directly.
 
-Run as a child: ``python -m benchmarks.keystroke --cache FILE --rounds N --today YYYY-MM-DD``.
+Run as a child: ``python -m benchmarks.keystroke --cache FILE --rounds N --today YYYY-MM-DD``
+(it starts the two ``--serve`` children itself).
 """
 
 from __future__ import annotations
@@ -34,9 +38,11 @@ import argparse
 import asyncio
 import gc
 import json
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -211,36 +217,39 @@ def _bare_app() -> Any:
     return Echo()
 
 
-async def _run_bare(keys: list[str], warm: int) -> list[float]:
+Step = Callable[[str, str], Awaitable[float]]  # (key, text after it) → ms to its frame
+
+
+@asynccontextmanager
+async def _bare_session() -> AsyncIterator[Step]:
+    """The echo app, ready for keys."""
     from textual.widgets import Input, Label
 
     app = _bare_app()
-    out: list[float] = []
     async with app.run_test(size=SIZE) as pilot:
         clock = FrameClock(app)
         await pilot.pause()
         field, label = app.query_one(Input), app.query_one("#echo", Label)
         field.focus()
         await pilot.pause()
-        for i, (key, text) in enumerate(zip(keys, texts_after(keys), strict=True)):
 
-            def done(text: str = text) -> bool:
+        async def step(key: str, text: str) -> float:
+            def done() -> bool:
                 return field.value == text and str(label.content) == text
 
             ms = await clock.time_key(key, done)
             await settle(pilot)
-            if i >= warm:
-                out.append(ms)
-    return out
+            return ms
+
+        yield step
 
 
-async def _run_app(
-    cache_path: Path,
-    keys: list[str],
-    warm: int,
-    today: date,
-    expected: dict[str, tuple[int, str | None]],
-) -> list[float]:
+@asynccontextmanager
+async def _app_session(
+    cache_path: Path, today: date, expected: dict[str, tuple[int, str | None]]
+) -> AsyncIterator[Step]:
+    """The real app on its Clients screen, the search field focused, ready for keys; after
+    each key the screen is checked against ``expected`` (count, first row)."""
     from textual.widgets import Input
 
     from partner_tui.app import PartnerApp
@@ -254,7 +263,6 @@ async def _run_app(
     app = PartnerApp(
         cache, None, offline_reason="benchmark", today=today, caller_id=int(me) if me else None
     )
-    out: list[float] = []
     async with app.run_test(size=SIZE) as pilot:
         clock = FrameClock(app)
         await pilot.press("2")
@@ -273,9 +281,9 @@ async def _run_app(
             raise RuntimeError("'/' did not focus the search field")
         count_line = screen.query_one("#clients-count", TextLine)
         model, table = screen.model, screen.table
-        for i, (key, text) in enumerate(zip(keys, texts_after(keys), strict=True)):
 
-            def done(text: str = text) -> bool:
+        async def step(key: str, text: str) -> float:
+            def done() -> bool:
                 return search.value == text and model.filter.text == text
 
             ms = await clock.time_key(key, done)
@@ -292,10 +300,10 @@ async def _run_app(
                 raise AssertionError(
                     f"after {text!r}: first row {first!r}, expected {want_first!r}"
                 )
-            if i >= warm:
-                out.append(ms)
+            return ms
+
+        yield step
     cache.dispose()
-    return out
 
 
 def _load_model(cache_path: Path) -> Any:
@@ -339,28 +347,102 @@ def _expected(model: Any, keys: list[str]) -> dict[str, tuple[int, str | None]]:
     return out
 
 
-async def _child(cache_path: Path, rounds: int, today: date) -> dict[str, Any]:
-    warm_keys = ["x", "backspace"]  # first frames pay one-off costs: not counted
-    keys = warm_keys + ROUND
-    model = _load_model(cache_path)
-    filter_times = _filter_itself(model, ROUND, max(rounds, 3))
-    expected = _expected(model, keys)
-    total = model.total
-    del model
+WARM_KEYS = ["x", "backspace"]  # first frames pay one-off costs: not counted
+PROTOCOL = "@@"  # marks the children's lines meant for the parent
 
-    app_ms: list[float] = []
-    bare_ms: list[float] = []
-    for _ in range(rounds):
-        gc.collect()
-        bare_ms += await _run_bare(keys, len(warm_keys))
-        gc.collect()
-        app_ms += await _run_app(cache_path, keys, len(warm_keys), today, expected)
+
+def _say(payload: object) -> None:
+    print(PROTOCOL + json.dumps(payload), flush=True)
+
+
+async def _serve(kind: str, cache_path: Path, today: date) -> None:
+    """One app in a child process, pressing the keys the parent sends on stdin (one per
+    line) and answering each with its time; ``bare`` or ``app``."""
+    loop = asyncio.get_running_loop()
+    extra: dict[str, Any] = {}
+    expected: dict[str, tuple[int, str | None]] = {}
+    if kind == "app":
+        model = _load_model(cache_path)
+        extra = {"filter": _filter_itself(model, ROUND, 3), "clients": model.total}
+        expected = _expected(model, WARM_KEYS + ROUND)
+        del model
+    gc.collect()
+    session = _app_session(cache_path, today, expected) if kind == "app" else _bare_session()
+    async with session as step:
+        text = ""
+        for key in WARM_KEYS:
+            text = text[:-1] if key == "backspace" else text + key
+            await step(key, text)
+        _say({"ready": kind, **extra})
+        while (line := (await loop.run_in_executor(None, sys.stdin.readline)).strip()) != "":
+            if line == "quit":
+                break
+            text = text[:-1] if line == "backspace" else text + line
+            _say({"ms": await step(line, text)})
+
+
+class _Child:
+    """A ``_serve`` child process, driven one key at a time."""
+
+    def __init__(self, kind: str, cache_path: Path, today: date) -> None:
+        command = [sys.executable, "-m", "benchmarks.keystroke", "--serve", kind]
+        command += ["--cache", str(cache_path), "--today", today.isoformat()]
+        self.proc = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith(PROTOCOL):
+                return dict(json.loads(line[len(PROTOCOL) :]))
+        raise RuntimeError(f"a keystroke child ended (exit {self.proc.wait()})")
+
+    def press(self, key: str) -> float:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(key + "\n")
+        self.proc.stdin.flush()
+        return float(self.read()["ms"])
+
+    def close(self) -> None:
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def _lockstep(cache_path: Path, rounds: int, today: date) -> dict[str, Any]:
+    """Both apps alive side by side, each key pressed in one and then the other (which goes
+    first alternates): a burst of noise on a shared machine lands on both alike."""
+    bare, app = _Child("bare", cache_path, today), _Child("app", cache_path, today)
+    try:
+        bare.read()
+        ready = app.read()
+        app_ms: list[float] = []
+        bare_ms: list[float] = []
+        for _ in range(rounds):
+            for i, key in enumerate(ROUND):
+                if i % 2:
+                    app_ms.append(app.press(key))
+                    bare_ms.append(bare.press(key))
+                else:
+                    bare_ms.append(bare.press(key))
+                    app_ms.append(app.press(key))
+    finally:
+        bare.close()
+        app.close()
     return {
         "app": summary(app_ms),
         "bare": summary(bare_ms),
-        "filter": summary(filter_times),
+        "filter": summary(ready["filter"]),
         "samples": len(ROUND),
-        "clients": total,
+        "clients": ready["clients"],
         "raw": {"app": app_ms, "bare": bare_ms},
     }
 
@@ -370,9 +452,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, required=True)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--today", default=TODAY.isoformat())
+    parser.add_argument("--serve", choices=["bare", "app"])
     args = parser.parse_args(argv)
-    result = asyncio.run(_child(args.cache, args.rounds, date.fromisoformat(args.today)))
-    print(json.dumps(result))
+    today = date.fromisoformat(args.today)
+    if args.serve:
+        asyncio.run(_serve(args.serve, args.cache, today))
+        return 0
+    print(json.dumps(_lockstep(args.cache, args.rounds, today)))
     return 0
 
 
