@@ -8,8 +8,6 @@ from contextlib import closing
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.geometry import Size
-from textual.reactive import Reactive
 from textual.widgets import Input, Static
 
 from partner_tui.core.formatting import format_int
@@ -25,6 +23,7 @@ from partner_tui.core.safe_text import plain
 from partner_tui.screens.base import PartnerScreen, focus_search
 from partner_tui.screens.client_detail import ClientDetailModal
 from partner_tui.screens.filter_modal import FilterChoice, FilterModal
+from partner_tui.widgets.search_input import SearchInput
 from partner_tui.widgets.still import StillHorizontal, StillStatic
 from partner_tui.widgets.text_line import TextLine
 from partner_tui.widgets.virtual_table import Column, VirtualTable
@@ -54,22 +53,6 @@ class ClientTableSource:
 
     def visible_keys(self) -> Set[int]:
         return self.model.visible_ids()
-
-
-class SearchInput(Input):
-    """The search field, without a layout of the whole screen on every keystroke.
-
-    Textual's Input keeps the text's width in ``virtual_size``, a reactive that lays out the
-    screen when it changes (every keystroke). Only the field's own horizontal scroll range
-    depends on it, and that reads ``virtual_size`` directly; so here it just repaints."""
-
-    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
-
-    def _on_input_changed(self, event: Input.Changed) -> None:
-        # The screen follows the value with a watcher (``ClientsScreen.on_mount``); nothing
-        # listens for Changed, and its trip up to the screen and the app, handled before the
-        # keystroke's frame is drawn, would only delay it.
-        event.stop()
 
 
 def client_columns(language: str) -> list[Column]:
