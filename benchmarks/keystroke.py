@@ -9,11 +9,17 @@ are timed by exactly the same procedure:
 
 1. the key event is handed to the app's driver (what ``Pilot.press`` does, without its fixed
    ``wait_for_idle`` sleeps of ≥ 2 × 20 ms, which would swamp a few-ms difference);
-2. the clock stops when the app *displays* the first frame in which the keystroke's effect is
-   done (Clients: the model filtered on the new text and the table refreshed; echo: the Label
-   shows the Input's text). The headless driver skips turning a frame into terminal bytes, so
-   the timing hook does that conversion (``render_segments``) for both apps, as a real terminal
-   run would; only the write itself is left out.
+2. the clock stops at the first frame whose *output* shows the keystroke's effect. Each
+   frame is turned into terminal bytes (``render_segments``, which the headless driver would
+   skip; a real terminal run does it) and applied to a :class:`ShadowTerminal`; the frame
+   counts when the terminal rows show it: Clients: the search field starts with the text,
+   the count line shows the new count and the first table row the expected client; echo:
+   the Input starts with the text and the Label's row holds exactly the text. Judging the
+   output, not the widgets' state, matters: a widget can hold its new content while the
+   frame that went out still shows the old one (the Clients table used to arrive a frame
+   or two after the search field, ~25 ms later). Only the write to a terminal is left out.
+   How many frames went out until then is reported too (1 when everything arrives
+   together).
 
 Between keystrokes the app is drained (``pilot.pause()``) and then left alone for
 ``KEY_GAP``, outside the timing. The gap matters: Textual draws from a 60 Hz timer, and a key
@@ -48,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import TODAY, Context, Result, run_child, summary
+from benchmarks.shadow_terminal import ShadowTerminal
 
 SIZE = (120, 40)
 VISIBLE_ROWS = 38  # table rows on screen at 120×40 (the Clients screen's body, less the header)
@@ -86,9 +93,11 @@ def run(ctx: Context) -> list[Result]:
         timeout=1800,
     )
     app, bare, flt = data["app"], data["bare"], data["filter"]
+    one_frame = {kind: data[kind]["frames"].get("1", 0) for kind in ("app", "bare")}
     note = (
         f"{data['samples']} keystrokes × {rounds} round(s), 120×40 headless; "
-        f"{data['clients']} clients"
+        f"{data['clients']} clients; drawn in one frame: app {one_frame['app']}/{app['n']}, "
+        f"echo {one_frame['bare']}/{bare['n']}"
     )
     extra = {"app": app, "bare": bare, "filter": flt, "keys": ROUND}
     return [
@@ -158,40 +167,62 @@ def _key_event(key: str) -> Any:
 
 
 class FrameClock:
-    """Patches ``app._display``: renders each frame to terminal segments (as a real driver
-    would) and, on the first frame where ``done()`` holds, stops the clock."""
+    """Patches ``app._display``: turns each frame into terminal output (as a real driver
+    would), applies it to a :class:`ShadowTerminal`, and stops the clock at the first frame
+    after which ``done(terminal)`` holds. The stop time is taken as the frame is handed
+    over, before the terminal is read."""
 
     def __init__(self, app: Any) -> None:
         from textual._compositor import CompositorUpdate
 
         self.app = app
-        self.done: Callable[[], bool] | None = None
+        self.terminal = ShadowTerminal(*SIZE)
+        self.done: Callable[[ShadowTerminal], bool] | None = None
         self.stopped_at = 0.0
         self.event = asyncio.Event()
         self.frames = 0
         self.bytes = 0
         original = app._display
+        self.terminal.write(
+            app.screen._compositor.render_full_update().render_segments(app.console)
+        )
 
         def display(screen: Any, renderable: Any) -> None:
+            output = None
             if isinstance(renderable, CompositorUpdate):
-                self.bytes += len(renderable.render_segments(app.console))
+                output = renderable.render_segments(app.console)
+                self.bytes += len(output)
                 self.frames += 1
             original(screen, renderable)
-            if self.done is not None and self.done():
-                self.stopped_at = time.perf_counter()
+            shown_at = time.perf_counter()
+            if output is not None:
+                self.terminal.write(output)
+            if self.done is not None and self.done(self.terminal):
+                self.stopped_at = shown_at
                 self.done = None
                 self.event.set()
 
         app._display = display
 
-    async def time_key(self, key: str, done: Callable[[], bool]) -> float:
+    async def time_key(self, key: str, done: Callable[[ShadowTerminal], bool]) -> tuple[float, int]:
+        """Milliseconds from the key to the frame that shows its effect, and how many frames
+        went out until then."""
         self.event.clear()
         self.done = done
+        frames = self.frames
         driver = self.app._driver
         started = time.perf_counter()
         driver.send_message(_key_event(key))
         await asyncio.wait_for(self.event.wait(), timeout=30)
-        return (self.stopped_at - started) * 1000
+        return (self.stopped_at - started) * 1000, self.frames - frames
+
+
+def shows(terminal: ShadowTerminal, widget: Any, text: str, *, exactly: bool = False) -> bool:
+    """The terminal shows ``text`` where ``widget`` is (at the start of its first row; with
+    ``exactly``, nothing after it on that row)."""
+    region = widget.region
+    row = terminal.row(region.y)[region.x :]
+    return row.rstrip() == text if exactly else row.startswith(text)
 
 
 async def settle(pilot: Any) -> None:
@@ -217,7 +248,8 @@ def _bare_app() -> Any:
     return Echo()
 
 
-Step = Callable[[str, str], Awaitable[float]]  # (key, text after it) → ms to its frame
+# (key, text after it) → (ms to its frame, frames it took)
+Step = Callable[[str, str], Awaitable[tuple[float, int]]]
 
 
 @asynccontextmanager
@@ -234,12 +266,12 @@ async def _bare_session() -> AsyncIterator[Step]:
         await pilot.pause()
 
         async def step(key: str, text: str) -> float:
-            def done() -> bool:
-                return field.value == text and str(label.content) == text
+            def done(terminal: ShadowTerminal) -> bool:
+                return shows(terminal, field, text) and shows(terminal, label, text, exactly=True)
 
-            ms = await clock.time_key(key, done)
+            timed = await clock.time_key(key, done)
             await settle(pilot)
-            return ms
+            return timed
 
         yield step
 
@@ -255,6 +287,7 @@ async def _app_session(
     from partner_tui.app import PartnerApp
     from partner_tui.core.cache import CacheDB
     from partner_tui.core.formatting import format_int
+    from partner_tui.core.safe_text import clean
     from partner_tui.screens.clients import ClientsScreen
     from partner_tui.widgets.text_line import TextLine
 
@@ -283,12 +316,23 @@ async def _app_session(
         model, table = screen.model, screen.table
 
         async def step(key: str, text: str) -> float:
-            def done() -> bool:
-                return search.value == text and model.filter.text == text
-
-            ms = await clock.time_key(key, done)
-            await settle(pilot)
             want_count, want_first = expected[text]
+            first_row = table.region.y + 1  # under the header
+
+            def done(terminal: ShadowTerminal) -> bool:
+                if model.filter.text != text or not shows(terminal, search, text):
+                    return False
+                if count_line.text.strip() not in terminal.row(count_line.region.y):
+                    return False
+                # The table's top row on screen is the client it has there now (typing puts
+                # the best match there; a cleared search keeps the cursor's client in view).
+                top = int(table.scroll_offset.y)
+                if top >= table.row_count:
+                    return True
+                return clean(table.source.cells(top)[1])[:12] in terminal.row(first_row)
+
+            timed = await clock.time_key(key, done)
+            await settle(pilot)
             shown = count_line.text
             if format_int(want_count, app.language) not in shown or (table.row_count != want_count):
                 raise AssertionError(
@@ -300,7 +344,7 @@ async def _app_session(
                 raise AssertionError(
                     f"after {text!r}: first row {first!r}, expected {want_first!r}"
                 )
-            return ms
+            return timed
 
         yield step
     cache.dispose()
@@ -378,7 +422,8 @@ async def _serve(kind: str, cache_path: Path, today: date) -> None:
             if line == "quit":
                 break
             text = text[:-1] if line == "backspace" else text + line
-            _say({"ms": await step(line, text)})
+            ms, frames = await step(line, text)
+            _say({"ms": ms, "frames": frames})
 
 
 class _Child:
@@ -401,11 +446,12 @@ class _Child:
                 return dict(json.loads(line[len(PROTOCOL) :]))
         raise RuntimeError(f"a keystroke child ended (exit {self.proc.wait()})")
 
-    def press(self, key: str) -> float:
+    def press(self, key: str) -> tuple[float, int]:
         assert self.proc.stdin is not None
         self.proc.stdin.write(key + "\n")
         self.proc.stdin.flush()
-        return float(self.read()["ms"])
+        answer = self.read()
+        return float(answer["ms"]), int(answer["frames"])
 
     def close(self) -> None:
         if self.proc.stdin is not None and not self.proc.stdin.closed:
@@ -424,27 +470,32 @@ def _lockstep(cache_path: Path, rounds: int, today: date) -> dict[str, Any]:
     try:
         bare.read()
         ready = app.read()
-        app_ms: list[float] = []
-        bare_ms: list[float] = []
+        timed: dict[str, list[tuple[float, int]]] = {"app": [], "bare": []}
         for _ in range(rounds):
             for i, key in enumerate(ROUND):
-                if i % 2:
-                    app_ms.append(app.press(key))
-                    bare_ms.append(bare.press(key))
-                else:
-                    bare_ms.append(bare.press(key))
-                    app_ms.append(app.press(key))
+                order = [("app", app), ("bare", bare)] if i % 2 else [("bare", bare), ("app", app)]
+                for kind, child in order:
+                    timed[kind].append(child.press(key))
     finally:
         bare.close()
         app.close()
+    app_ms, bare_ms = ([ms for ms, _ in timed[kind]] for kind in ("app", "bare"))
     return {
-        "app": summary(app_ms),
-        "bare": summary(bare_ms),
+        "app": {**summary(app_ms), "frames": _frames(timed["app"])},
+        "bare": {**summary(bare_ms), "frames": _frames(timed["bare"])},
         "filter": summary(ready["filter"]),
         "samples": len(ROUND),
         "clients": ready["clients"],
         "raw": {"app": app_ms, "bare": bare_ms},
     }
+
+
+def _frames(timed: list[tuple[float, int]]) -> dict[str, int]:
+    """How many keys took how many frames to show their effect ({"1": 178, "2": 2})."""
+    counts: dict[str, int] = {}
+    for _, frames in timed:
+        counts[str(frames)] = counts.get(str(frames), 0) + 1
+    return counts
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from partner_tui.core.safe_text import clean
+from partner_tui.widgets.repaint import hand_to_screen
 from partner_tui.widgets.still import plain_box
 
 
@@ -58,6 +59,7 @@ class TextLine(Widget):
             self.refresh(layout=resized)
         finally:
             self._new_text = False
+        hand_to_screen(self)  # updated from another widget's handler: be in its frame
 
     def _set_dirty(self, *regions: Region) -> None:
         if not self._new_text:

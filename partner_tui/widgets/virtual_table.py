@@ -50,6 +50,7 @@ from textual.strip import Strip
 
 from partner_tui.core.safe_text import clean
 from partner_tui.widgets.keys import install_bindings
+from partner_tui.widgets.repaint import hand_to_screen
 from partner_tui.widgets.still import plain_box
 from partner_tui.widgets.table_bar import (
     BarLines,
@@ -295,6 +296,7 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.refresh()
         else:
             self._refresh_changed_lines()
+        hand_to_screen(self)  # called from another widget's handler: be in its frame
         self._post_selection()
 
     def _set_virtual_height(self, height: int) -> None:

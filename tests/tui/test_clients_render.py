@@ -365,3 +365,52 @@ async def test_typing_leaves_garbage_collection_to_after_the_frame(
         assert app.screen.query_one("#clients-search", Input).value == ""
     assert gc.get_threshold() == thresholds  # given back when the app closed
     db.dispose()
+
+
+async def test_a_search_keystroke_is_drawn_in_one_frame(tmp_path: Path) -> None:
+    """The search field, the count and the table rows of a keystroke go out in the same
+    frame. (Textual tells the screen about a repainted widget at that widget's next idle; the
+    table, refreshed from the field's handler, used to miss the field's frame and arrive a
+    frame or two later, ~25 ms: widgets/repaint.py.)"""
+    import re
+
+    from textual._compositor import CompositorUpdate
+
+    db = CacheDB(tmp_path / "many.sqlite")
+    fill_many(db)
+    app = PartnerApp(db, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await open_clients(pilot)
+        screen = app.screen
+        assert isinstance(screen, ClientsScreen)
+        table, count = screen.table, screen.query_one("#clients-count")
+        rows_in_frames: list[set[int]] = []
+        display = app._display
+
+        def recording_display(shown_screen: object, update: object) -> None:
+            if isinstance(update, CompositorUpdate):
+                moves = re.findall(r"\x1b\[(\d+);\d+H", update.render_segments(app.console))
+                rows_in_frames.append({int(row) - 1 for row in moves})
+            display(shown_screen, update)  # type: ignore[arg-type]
+
+        app._display = recording_display  # type: ignore[method-assign]
+        await pilot.press("slash")
+        await pilot.pause(0.1)
+        checked = 0
+        keys = ["v", "backspace", "f", "j", "backspace", "backspace", "å", "backspace", "9"]
+        for key in [*keys, "backspace", *"bergen"]:
+            top_before = table.source.cells(0) if table.row_count else None
+            count_before = screen.query_one("#clients-count").text  # type: ignore[attr-defined]
+            rows_in_frames.clear()
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            assert len(rows_in_frames) == 1, (key, rows_in_frames)  # one frame, not two
+            frame = rows_in_frames[0]
+            assert screen._search.region.y in frame
+            if count.text != count_before:  # type: ignore[attr-defined]
+                assert count.region.y in frame, key
+            if table.row_count and table.source.cells(0) != top_before:
+                assert table.region.y + 1 in frame, key  # the first row under the header
+                checked += 1
+        assert checked >= 6  # most keys changed the rows
+    db.dispose()
