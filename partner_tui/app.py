@@ -17,6 +17,7 @@ nor the other screens: they load when first needed.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import itertools
 import threading
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from rich.console import RenderableType
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.message import Message
@@ -85,6 +87,8 @@ def describe_sync_error(exc: BaseException, language: str = "nb") -> str:
 
 _LOAD_SEQ = itertools.count(1)  # orders cache reads: an older read never replaces a newer one
 START_WAIT_S = 0.3  # on_mount waits this long for the start-up read before drawing without it
+AFTER_FRAME = 0.002  # s after a keystroke's frame before its garbage is collected
+IDLE_COLLECT_S = 2.0  # … and now and then without keys
 
 
 @dataclass
@@ -258,6 +262,7 @@ class PartnerApp(App[None]):
         self._quitting = False  # exit() was called: background reads stop, none start
         self._app_mounted = False
         self.garbage = GarbagePacer()
+        self._collect_after_frame = False  # a key came: collect after its frame
         self._start_taken = False
         self._exit_when_mounted: tuple[tuple[Any, ...], dict[str, Any]] | None = None
         self._opening: StartRead | None = None
@@ -365,7 +370,7 @@ class PartnerApp(App[None]):
         # The cyclic GC runs after a key's frame has gone out, not while it is being drawn
         # (core/gc_pacing.py); and now and then for what background work leaves.
         self.garbage.start()
-        self.set_interval(2.0, self.garbage.collect, name="garbage")
+        self.set_interval(IDLE_COLLECT_S, self.garbage.collect, name="garbage")
         if self._exit_when_mounted is not None:
             args, kwargs = self._exit_when_mounted
             super().exit(*args, **kwargs)
@@ -382,9 +387,21 @@ class PartnerApp(App[None]):
         self.garbage.stop()
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key) and self.garbage.running:
-            self.call_after_refresh(self.garbage.collect)
+        if isinstance(event, events.Key):
+            self._collect_after_frame = self.garbage.running
         await super().on_event(event)
+
+    def _display(self, screen: Screen[Any], renderable: RenderableType | None) -> None:
+        """Textual's frame output; after the first frame that follows a key, the collection
+        that key's garbage may call for. Not ``call_after_refresh``: Textual runs those at
+        the screen's next idle with nothing to draw, which comes before the focused widget
+        has even handled the key (it ran 9 of 11 collections inside a keystroke). A moment
+        after the frame, not at once: the driver's writer thread needs the interpreter to
+        send the frame, and a collection would hold it."""
+        super()._display(screen, renderable)
+        if self._collect_after_frame and renderable is not None:
+            self._collect_after_frame = False
+            asyncio.get_running_loop().call_later(AFTER_FRAME, self.garbage.collect)
 
     @work(thread=True, exclusive=True, group="load-start", exit_on_error=False)
     def _finish_start(self) -> None:

@@ -8,6 +8,7 @@ import contextlib
 from pathlib import Path
 
 import pytest
+from textual.events import Key
 from textual.pilot import Pilot
 from textual.widgets import Input
 from textual.worker import WorkerCancelled
@@ -325,9 +326,11 @@ async def test_typing_leaves_garbage_collection_to_after_the_frame(
 ) -> None:
     """CPython's collector starts wherever 700 new objects have piled up: mid-keystroke, as a
     rule. The app runs the same collections after a key's frame has gone out instead
-    (core/gc_pacing.py): typing a search triggers no collection of CPython's own."""
+    (core/gc_pacing.py): typing a search triggers no collection of CPython's own, and none of
+    the app's runs between a key and its frame."""
     import gc
 
+    import partner_tui.app
     from partner_tui.core.gc_pacing import GarbagePacer
 
     db = CacheDB(tmp_path / "many.sqlite")
@@ -337,20 +340,45 @@ async def test_typing_leaves_garbage_collection_to_after_the_frame(
     pacing = False
     paced = GarbagePacer.collect
 
+    key_waiting_for_frame = False
+    inside_a_key: list[int] = []
+
     def collect(self: GarbagePacer) -> int | None:
         nonlocal pacing
         pacing = True
         try:
-            return paced(self)
+            generation = paced(self)
         finally:
             pacing = False
+        if generation is not None and key_waiting_for_frame:
+            inside_a_key.append(generation)
+        return generation
+
+    handle_event = PartnerApp.on_event
+
+    async def on_event(self: PartnerApp, event: object) -> None:
+        nonlocal key_waiting_for_frame
+        if isinstance(event, Key):
+            key_waiting_for_frame = True
+        await handle_event(self, event)  # type: ignore[arg-type]
 
     def note(phase: str, info: dict[str, int]) -> None:
         if phase == "start" and not pacing:
             automatic.append(info["generation"])
 
     monkeypatch.setattr(GarbagePacer, "collect", collect)
+    monkeypatch.setattr(PartnerApp, "on_event", on_event)
+    monkeypatch.setattr(partner_tui.app, "IDLE_COLLECT_S", 3600)  # only the keys' collections
     app = PartnerApp(db, today=TODAY)
+    display = app._display
+
+    def frame_sent(screen: object, update: object) -> None:
+        nonlocal key_waiting_for_frame
+        display(screen, update)  # type: ignore[arg-type]
+        if update is not None:
+            key_waiting_for_frame = False
+
+    app._display = frame_sent  # type: ignore[method-assign]
     async with app.run_test(size=SIZE) as pilot:
         app = await open_clients(pilot)
         gc.callbacks.append(note)
@@ -361,6 +389,7 @@ async def test_typing_leaves_garbage_collection_to_after_the_frame(
         finally:
             gc.callbacks.remove(note)
         assert automatic == []
+        assert inside_a_key == []
         assert sum(app.garbage.collections) > 0  # the garbage was collected all the same
         assert app.screen.query_one("#clients-search", Input).value == ""
     assert gc.get_threshold() == thresholds  # given back when the app closed
