@@ -30,7 +30,7 @@ from partner_tui.core.bulk import AltinnPlan, CopyPlan, OffboardPlan, Plan
 from partner_tui.core.formatting import format_date
 from partner_tui.core.i18n import t
 from partner_tui.core.safe_text import plain
-from partner_tui.screens.base import PartnerScreen, focus_search
+from partner_tui.screens.base import PartnerScreen, SearchKeys
 from partner_tui.screens.bulk_screens import PickModal, parse_day
 from partner_tui.widgets.virtual_table import Column, VirtualTable
 
@@ -62,10 +62,11 @@ class AccessSource:
         return self.rows.visible_keys()
 
 
-class AccessScreen(PartnerScreen):
+class AccessScreen(SearchKeys, PartnerScreen):
     MODE = "access"
     AUTO_FOCUS = "#access-table"  # as on Clients: the table has the keys from the start
     BINDING_SCOPE = "access"
+    SEARCH_FIELD, SEARCH_RESULTS = "#access-search", "#access-table"
 
     def __init__(self) -> None:
         super().__init__()
@@ -193,15 +194,8 @@ class AccessScreen(PartnerScreen):
         self.rows.apply(event.value)
         self.table.source_changed()
 
-    @on(Input.Submitted, "#access-search")
-    def _search_submitted(self, _event: Input.Submitted) -> None:
-        self.table.focus()
-
     def on_virtual_table_selection_changed(self, _event: VirtualTable.SelectionChanged) -> None:
         self.papp.publish_status()
-
-    def action_focus_search(self) -> None:
-        focus_search(self, self.query_one("#access-search", Input))
 
     def action_clear_filter(self) -> None:
         search = self.query_one("#access-search", Input)

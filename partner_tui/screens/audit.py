@@ -17,7 +17,7 @@ from textual.widgets import Footer, Input, Static
 from partner_tui.core.audit_view import AuditRow, load_audit
 from partner_tui.core.i18n import t
 from partner_tui.core.safe_text import plain
-from partner_tui.screens.base import focus_search
+from partner_tui.screens.base import SearchKeys
 from partner_tui.screens.bulk_screens import ListSource
 from partner_tui.widgets.keys import install_bindings
 from partner_tui.widgets.virtual_table import Column, VirtualTable
@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from partner_tui.app import PartnerApp
 
 
-class AuditScreen(Screen[None]):
+class AuditScreen(SearchKeys, Screen[None]):
     AUTO_FOCUS = "#audit-table"  # at once, so "L/aas" typed in one burst searches for "aas"
+    SEARCH_FIELD, SEARCH_RESULTS = "#audit-search", "#audit-table"
 
     def __init__(self, *, user_id: int | None, client_id: int | None, name: str) -> None:
         super().__init__()
@@ -96,13 +97,6 @@ class AuditScreen(Screen[None]):
     @on(Input.Changed, "#audit-search")
     def _search_changed(self, event: Input.Changed) -> None:
         self._show(event.value)
-
-    @on(Input.Submitted, "#audit-search")
-    def _search_submitted(self, _event: Input.Submitted) -> None:
-        self.query_one("#audit-table", VirtualTable).focus()
-
-    def action_focus_search(self) -> None:
-        focus_search(self, self.query_one("#audit-search", Input))
 
     def action_back(self) -> None:
         """esc: clears the search first (as on Clients and Access), then closes the log."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
 from textual.screen import Screen
@@ -27,15 +27,40 @@ TABS = (
 )
 
 
-def focus_search(screen: Screen[Any], field: Input) -> None:
-    """``/``: into the search field, at once. The binding has priority, so the app runs it
-    before it routes the next key: "/ber" arriving in one read (fast typing, a paste, an SSH
-    link batching keys) lands whole in the field, not partly in the table, where "r" would
-    start a sync. In the field itself, ``/`` is typed."""
-    if field.has_focus:
-        field.insert_text_at_cursor("/")
-    else:
-        screen.set_focus(field)  # not ``focus()``, which waits until after this key
+# A plain mixin at run time (see ``StillLines``): Textual names CSS types after the first base
+# that is a DOMNode.
+if TYPE_CHECKING:
+    _ScreenBase = Screen[None]
+else:
+    _ScreenBase = object
+
+
+class SearchKeys(_ScreenBase):
+    """``/`` into the screen's search field and Enter out of it to its table, at once.
+
+    Both are priority bindings: the app runs them before it routes the next key, so keys
+    arriving in the same read (fast typing, a paste, an SSH link batching keys) follow the
+    focus: "/ber" lands whole in the field, not partly in the table (where "r" would start a
+    sync), and "Enter j" moves the table's cursor instead of typing "j". In a text field ``/``
+    is typed (its binding stands aside, so it stays in order with the keys around it), and
+    Enter anywhere else does what it does there. Mixed in before the Screen class; the
+    screen names its field and table."""
+
+    SEARCH_FIELD = ""  # selector of the search field
+    SEARCH_RESULTS = ""  # selector of what Enter moves to
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("focus_search", "leave_search"):
+            typing = isinstance(self.focused, Input)
+            return typing if action == "leave_search" else not typing
+        return super().check_action(action, parameters)
+
+    def action_focus_search(self) -> None:
+        # ``set_focus``, not ``focus()``, which would wait until after this key.
+        self.set_focus(self.query_one(self.SEARCH_FIELD, Input))
+
+    def action_leave_search(self) -> None:
+        self.set_focus(self.query_one(self.SEARCH_RESULTS))
 
 
 class PartnerScreen(StillLines, Screen[None]):

@@ -6,7 +6,7 @@ from collections.abc import Set
 from contextlib import closing
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Input, Static
 
@@ -20,7 +20,7 @@ from partner_tui.core.queries import (
     client_detail,
 )
 from partner_tui.core.safe_text import plain
-from partner_tui.screens.base import PartnerScreen, focus_search
+from partner_tui.screens.base import PartnerScreen, SearchKeys
 from partner_tui.screens.client_detail import ClientDetailModal
 from partner_tui.screens.filter_modal import FilterChoice, FilterModal
 from partner_tui.widgets.search_input import SearchInput
@@ -68,12 +68,13 @@ def client_columns(language: str) -> list[Column]:
     ]
 
 
-class ClientsScreen(PartnerScreen):
+class ClientsScreen(SearchKeys, PartnerScreen):
     MODE = "clients"
     # The table has the keys when the screen opens (not the search field, which comes first
     # and Textual would pick): "2/ber" in one burst then searches for "ber".
     AUTO_FOCUS = "#client-table"
     BINDING_SCOPE = "clients"
+    SEARCH_FIELD, SEARCH_RESULTS = "#clients-search", "#client-table"
 
     def __init__(self) -> None:
         super().__init__()
@@ -250,10 +251,6 @@ class ClientsScreen(PartnerScreen):
         # on the client it was on.
         self._refilter(to_first=bool(value))
 
-    @on(Input.Submitted, "#clients-search")
-    def _search_submitted(self, _event: Input.Submitted) -> None:
-        self.table.focus()
-
     def on_virtual_table_sort_changed(self, event: VirtualTable.SortChanged) -> None:
         key = self.table.cursor_key
         self.model.apply(sort=SortSpec(event.column, event.descending))
@@ -277,9 +274,6 @@ class ClientsScreen(PartnerScreen):
             )
 
     # ---- actions ------------------------------------------------------------------------
-
-    def action_focus_search(self) -> None:
-        focus_search(self, self.query_one("#clients-search", Input))
 
     def action_clear_filter(self) -> None:
         search = self.query_one("#clients-search", Input)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Select
+from textual.widgets import Input, Select
 from textual.worker import WorkerCancelled
 
 from partner_api.wire import DashboardFigures
@@ -22,6 +22,7 @@ from partner_tui.app import PartnerApp
 from partner_tui.core.cache import CacheDB, set_meta
 from partner_tui.core.formatting import format_amount, format_int, format_percent
 from partner_tui.core.queries import LoadCancelled
+from partner_tui.screens.client_detail import ClientDetailModal
 from partner_tui.screens.clients import ClientsScreen
 from partner_tui.screens.dashboard import DashboardScreen
 from partner_tui.screens.help import HelpScreen
@@ -240,6 +241,43 @@ async def test_a_burst_of_keys_after_slash_all_go_to_the_search(cache: CacheDB) 
         app._driver.send_message(events.Key("2", "2"))  # a screen key: typed in the field
         await settle(pilot)
         assert search.value == "rør/2" and isinstance(app.screen, ClientsScreen)
+
+
+async def test_a_slash_and_an_enter_inside_a_burst_keep_their_place(cache: CacheDB) -> None:
+    """Keys arriving in one read keep their order around "/" and Enter: "A/S" typed fast is
+    "a/s" in the field (the slash used to jump to the front: "/as"), and "Enter j j" leaves
+    the field for the table and moves its cursor (the j's used to be typed: "berjj")."""
+    from textual import events
+
+    def burst(app: PartnerApp, keys: list[tuple[str, str]]) -> None:
+        for key, char in keys:
+            app._driver.send_message(events.Key(key, char))  # together, no pause between
+
+    app = PartnerApp(cache, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await open_clients(pilot)
+        screen = app.screen
+        assert isinstance(screen, ClientsScreen)
+        burst(app, [("slash", "/"), ("a", "a"), ("slash", "/"), ("s", "s")])
+        await settle(pilot)
+        assert screen.query_one("#clients-search", Input).value == "a/s"
+        await pilot.press("ctrl+u", *"acme")  # two clients
+        await settle(pilot)
+        table = screen.query_one(VirtualTable)
+        assert table.row_count == 2 and table.cursor == 0
+        burst(app, [("enter", "\r"), ("j", "j")])
+        await settle(pilot)
+        assert screen.query_one("#clients-search", Input).value == "acme"
+        assert table.has_focus and table.cursor == 1
+        await pilot.press("enter")  # on the table, Enter opens the client as before
+        await settle(pilot)
+        assert isinstance(app.screen, ClientDetailModal)
+        await pilot.press("escape")
+        await pilot.press("3")
+        await settle(pilot)
+        burst(app, [("slash", "/"), ("k", "k"), ("slash", "/"), ("a", "a")])
+        await settle(pilot)
+        assert app.screen.query_one("#access-search", Input).value == "k/a"
 
 
 async def test_keys_typed_right_after_a_screen_key_go_to_the_new_screen(cache: CacheDB) -> None:
