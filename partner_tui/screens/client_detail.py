@@ -87,7 +87,7 @@ class ClientDetailModal(ModalScreen[None]):
             table.add_row(
                 plain(g.user_name),
                 plain(t(f"role.{g.role}", lang)),
-                plain(f"{g.access_level}, {source}"),
+                plain(f"{t(f'access.level.{g.access_level}', lang)}, {source}"),
                 plain(until),
             )
         if not d.grants:
