@@ -424,12 +424,17 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
             cells += max(0, width) + 1
         return "".join(parts), cells
 
-    def _header_values(self) -> list[str]:
+    def _header_values(self, widths: Sequence[int]) -> list[str]:
+        """The column labels, the sorted one with its arrow; a label too long for its column
+        with the arrow is cut before the arrow, so the arrow always shows."""
         values = []
-        for col in self.columns:
+        for col, width in zip(self.columns, widths, strict=False):
             label = col.label
             if col.key == self.sort_column:
-                label += " ▼" if self.sort_descending else " ▲"
+                arrow = " ▼" if self.sort_descending else " ▲"
+                if cell_len(label) + len(arrow) > width >= len(arrow) + 2:
+                    label = set_cell_size(label, width - len(arrow) - 1) + "…"
+                label += arrow
             values.append(label)
         return values
 
@@ -595,7 +600,7 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         widths = context.widths
         assert isinstance(key, tuple)
         if key[0] == "header":
-            line = self._line(self._header_values(), widths, MARK_NONE)
+            line = self._line(self._header_values(widths), widths, MARK_NONE)
             return self._strip(line, bar, context, context.header)
         if key[0] == "empty":
             text = "  " + clean(self.empty_text)
