@@ -191,6 +191,8 @@ BINDINGS: tuple[BindingSpec, ...] = (
     # modals
     BindingSpec("help.close", "escape,question_mark,q", "close", "Lukk", "Close"),
     BindingSpec("modal.cancel", "escape", "cancel", "Avbryt", "Cancel"),
+    BindingSpec("pick.down", "down", "list_down", "Neste", "Next", show=False),
+    BindingSpec("pick.up", "up", "list_up", "Forrige", "Previous", show=False),
 )
 
 

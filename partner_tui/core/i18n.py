@@ -25,6 +25,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Pick a client with f (v switches to user)",
     ),
     "access.search_placeholder": ("Søk (/)", "Search (/)"),
+    "pick.search_placeholder": (
+        "Skriv for å søke · ↑↓ velger · enter tar den markerte",
+        "Type to search · ↑↓ choose · enter takes the highlighted one",
+    ),
     "access.nothing_selected": (
         "Ingen valgt: velg med mellomrom eller a",
         "Nothing selected: select with space or a",

@@ -90,6 +90,8 @@ class PickModal(ModalScreen[Any]):
     ) -> None:
         super().__init__()
         install_bindings(self, "modal", language)
+        install_bindings(self, "pick", language)
+        self.language = language
         self.current = current  # the option to start on (editing: today's value)
         self.value = value  # the text box's starting text (editing a name)
         self._answered = False
@@ -102,7 +104,14 @@ class PickModal(ModalScreen[Any]):
             yield Label(plain(self.title_text))
             if self.text_input:
                 # select_on_focus off: typing after an edited name extends it, not replaces it
-                box = Input(self.value, id="pick-text", compact=True, select_on_focus=False)
+                hint = t("pick.search_placeholder", self.language) if self.options else ""
+                box = Input(
+                    self.value,
+                    placeholder=hint,
+                    id="pick-text",
+                    compact=True,
+                    select_on_focus=False,
+                )
                 box.cursor_blink = False
                 yield box
             if self.options:
@@ -160,6 +169,18 @@ class PickModal(ModalScreen[Any]):
 
     def action_cancel(self) -> None:
         self._answer(None)
+
+    # ↑/↓ in the search box move in the list: the box keeps the keys, so typing goes on.
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("list_down", "list_up"):
+            return bool(self.options) and isinstance(self.focused, Input)
+        return super().check_action(action, parameters)
+
+    def action_list_down(self) -> None:
+        self.query_one("#pick-list", OptionList).action_cursor_down()
+
+    def action_list_up(self) -> None:
+        self.query_one("#pick-list", OptionList).action_cursor_up()
 
 
 class ConfirmModal(ModalScreen[bool]):

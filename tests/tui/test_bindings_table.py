@@ -24,6 +24,7 @@ TARGETS: dict[str, list[type]] = {
     "table": [VirtualTable],
     "help": [HelpScreen],
     "modal": [FilterModal, ClientDetailModal, PickModal],
+    "pick": [PickModal],
     "access": [AccessScreen],
     "preview": [PreviewScreen],
     "results": [ResultsScreen],
