@@ -52,6 +52,8 @@ class SearchInput(Input):
     _typing = False  # inside ``replace``: the repaints it causes keep the look
 
     def replace(self, text: str, start: int, end: int) -> None:
+        if not text.isprintable():  # a pasted tab or line break: a space, as in the words
+            text = "".join(char if char.isprintable() else " " for char in text)
         self._typing = True
         try:
             super().replace(text, start, end)

@@ -76,6 +76,9 @@ async def test_search_field_draws_what_textual_draws() -> None:
         await check("cursor under a wide letter, scrolled")
         field.value = "tab\there"
         await check("a control character (Rich expands it)")
+        field.insert_text_at_cursor("\tlim\ninn\x1b")  # pasted: spaces, no escape
+        assert field.value == "tab\there lim inn "
+        await check("pasted text")
         field.value = "Nordlys AS"
         await check("value set by the program")
         field.styles.color = "yellow"
@@ -99,4 +102,4 @@ async def test_search_field_draws_what_textual_draws() -> None:
         boxed.focus()
         await pilot.press(*"ber")
         await check("a field with a border", boxed)
-        assert len(checked) == 18
+        assert len(checked) == 19
