@@ -325,9 +325,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "fig.automation_detail": ("{a} av {b} steg", "{a} of {b} steps"),
     "fig.amelding": ("A-meldinger feilet", "A-meldinger failed"),
     "fig.amelding_value": ("{r} avvist, {m} mangler", "{r} rejected, {m} missing"),
-    "fig.amelding_detail_before": (
-        "for {month}\nfrist {date} (ikke passert)",
-        "for {month}\ndue {date} (not yet)",
+    "fig.amelding_detail_before": (  # fits a card at 120 columns (23 cells)
+        "for {month}\nfør frist {date}",
+        "for {month}\nbefore due {date}",
     ),
     "fig.amelding_detail_after": ("for {month}\nfrist {date}", "for {month}\ndue {date}"),
     "fig.salary": ("Utbetalt lønn", "Total salary paid"),

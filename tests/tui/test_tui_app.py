@@ -21,6 +21,7 @@ from partner_api.wire import DashboardFigures
 from partner_tui.app import PartnerApp
 from partner_tui.core.cache import CacheDB, set_meta
 from partner_tui.core.formatting import format_amount, format_int, format_percent
+from partner_tui.core.i18n import t
 from partner_tui.core.queries import LoadCancelled
 from partner_tui.screens.client_detail import ClientDetailModal
 from partner_tui.screens.clients import ClientsScreen
@@ -135,6 +136,13 @@ async def test_dashboard_shows_the_figures(cache: CacheDB) -> None:
         assert f"1{NBSP}304{NBSP}068,39" in text
         assert "65,2" in text and "1 avvist, 1 mangler" in text
         assert "for oktober 2026" in text and "frist 05.11.2026" in text
+        # before the deadline the card says so, and at 120 columns it fits (the longest month)
+        card = app.screen.query_one("#fig-amelding", FigureCard)
+        before = t("fig.amelding_detail_before", "nb", month="september 2026", date="07.12.2026")
+        card.set(card.value, detail=before, alert=True)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "for september 2026" in text and "før frist 07.12.2026" in text
 
 
 async def test_month_stepping_changes_the_figures(cache: CacheDB) -> None:
