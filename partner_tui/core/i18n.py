@@ -16,6 +16,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     # access screen
     "access.user_view": ("Bruker: {name}", "User: {name}"),
     "access.client_view": ("Klient: {name}", "Client: {name}"),
+    "access.count_user": ("{n} av {m} klienter", "{n} of {m} clients"),
+    "access.count_client": ("{n} av {m} brukere", "{n} of {m} users"),
+    "access.empty": (
+        "Ingen rader passer søket (esc nullstiller)",
+        "No rows match the search (esc clears)",
+    ),
+    "access.empty_none": ("Ingen tilganger", "No access"),
     "access.none_picked": (
         "Velg en bruker med f (v bytter til klient)",
         "Pick a user with f (v switches to client)",

@@ -27,7 +27,7 @@ from partner_tui.core.access_view import (
     templates,
 )
 from partner_tui.core.bulk import AltinnPlan, CopyPlan, OffboardPlan, Plan
-from partner_tui.core.formatting import format_date
+from partner_tui.core.formatting import format_date, format_int
 from partner_tui.core.i18n import t
 from partner_tui.core.safe_text import plain
 from partner_tui.screens.base import PartnerScreen, SearchKeys
@@ -111,7 +111,13 @@ class AccessScreen(SearchKeys, PartnerScreen):
                 Vertical(
                     Static(id="access-heading"),
                     search,
-                    VirtualTable(self._columns(), self.source, language=lang, id="access-table"),
+                    VirtualTable(
+                        self._columns(),
+                        self.source,
+                        language=lang,
+                        empty_text=t("access.empty_none", lang),
+                        id="access-table",
+                    ),
                     id="access-body",
                 )
             ]
@@ -177,8 +183,24 @@ class AccessScreen(SearchKeys, PartnerScreen):
             text = self.t(key)
         else:
             key = "access.user_view" if self.view == "user" else "access.client_view"
-            text = self.t(key, name=self.picked_name)
+            lang = self.papp.language
+            count = self.t(
+                "access.count_user" if self.view == "user" else "access.count_client",
+                n=format_int(self.rows.visible_count, lang),
+                m=format_int(len(self.rows.rows), lang),
+            )
+            text = f"{self.t(key, name=self.picked_name)}  ·  {count}"
         self.query_one("#access-heading", Static).update(plain(text, style="bold"))
+        self._empty_text()
+
+    def _empty_text(self) -> None:
+        """What an empty table says: the search found nothing, or there is no access."""
+        searching = bool(self.query_one("#access-search", Input).value.strip())
+        text = self.t("access.empty" if searching and self.rows.rows else "access.empty_none")
+        table = self.table
+        if table.empty_text != text:
+            table.empty_text = text
+            table.refresh()
 
     def selection_counts(self) -> tuple[int, int] | None:
         # The status line may ask while the screen is still being built (fast key presses).
@@ -193,6 +215,7 @@ class AccessScreen(SearchKeys, PartnerScreen):
     def _search_changed(self, event: Input.Changed) -> None:
         self.rows.apply(event.value)
         self.table.source_changed()
+        self._heading()
 
     def on_virtual_table_selection_changed(self, _event: VirtualTable.SelectionChanged) -> None:
         self.papp.publish_status()

@@ -748,3 +748,45 @@ async def test_keys_typed_right_after_l_go_to_the_audit_log(tmp_path: Path) -> N
         log = app.screen
         assert log.query_one("#audit-search", Input).value == "aas"
         assert screen.query_one("#access-search", Input).value == ""
+
+
+async def test_access_heading_counts_the_rows_and_an_empty_search_says_so(tmp_path: Path) -> None:
+    from tests.tui.conftest import TODAY, fill_cache
+
+    cache = CacheDB(tmp_path / "cache.sqlite")
+    fill_cache(cache)
+    conn = sqlite3.connect(cache.path)
+    active = "FROM client WHERE status = 'active'"  # the user view lists active clients
+    clients = conn.execute(f"SELECT count(*) {active}").fetchone()[0]
+    acme = conn.execute(f"SELECT count(*) {active} AND name LIKE '%acme%'").fetchone()[0]
+    conn.close()
+    app = PartnerApp(cache, None, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.loaded)
+        await pilot.press("3")
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, AccessScreen) and app.screen.picked_name == "Kari Nordmann"
+            ),
+        )
+        screen = app.screen
+        assert isinstance(screen, AccessScreen)
+
+        def shown() -> str:
+            strips = screen._compositor.render_strips()
+            return "\n".join("".join(seg.text for seg in strip) for strip in strips)
+
+        await pilot.pause()
+        assert f"Bruker: Kari Nordmann  ·  {clients} av {clients} klienter" in shown()
+        await pilot.press("slash", *"acme")
+        await pilot.pause()
+        assert f"{acme} av {clients} klienter" in shown() and 0 < acme < clients
+        await pilot.press(*"zzz")
+        await pilot.pause()
+        assert f"0 av {clients} klienter" in shown()
+        assert "Ingen rader passer søket (esc nullstiller)" in shown()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert f"{clients} av {clients} klienter" in shown()
+    cache.dispose()
