@@ -122,6 +122,21 @@ class _Context(NamedTuple):
 BAR_STATES: tuple[BarState, ...] = ("normal", "hover", "grabbed")
 
 
+def _fit(widths: list[int], flexible: list[bool], room: int) -> None:
+    """Narrow ``widths`` in place until they fit ``room`` cells: a terminal narrower than the
+    columns' minimums gets every column, cut (…), rather than a table running off the screen
+    with its scrollbar. The widest flexible column gives a cell first, then fixed ones; none
+    goes below one cell."""
+    excess = sum(widths) - max(0, room)
+    for pool in ([i for i, f in enumerate(flexible) if f], range(len(widths))):
+        while excess > 0:
+            widest = max(pool, key=widths.__getitem__, default=None)
+            if widest is None or widths[widest] <= 1:
+                break
+            widths[widest] -= 1
+            excess -= 1
+
+
 class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
     """Rows from a :class:`TableSource`, a header line, a cursor and a selection."""
 
@@ -383,6 +398,7 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
                 widths.append(max(col.min_width, share))
             else:
                 widths.append(col.width)
+        _fit(widths, [bool(c.flex) for c in self.columns], width - mark - gaps)
         self._widths = (width, widths)
         return widths
 

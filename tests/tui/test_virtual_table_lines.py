@@ -32,3 +32,27 @@ def test_line_width_is_its_cell_length() -> None:
                     assert cell_len(line) == cells, (width, values, line, cells)
                     checked += 1
     assert checked == 2 * 47 * 60 * 2
+
+
+def test_columns_fit_a_narrow_table() -> None:
+    """Columns whose minimums add up to more than the table narrow (cut with …) so the line
+    is exactly the table's width: the last column and the scrollbar stay on screen."""
+    columns = [
+        Column("orgnr", "Orgnr", width=9),
+        Column("name", "Navn", flex=3, min_width=16),
+        Column("groups", "Grupper", flex=2, min_width=10),
+        Column("altinn", "Altinn", width=7),
+        Column("users", "Brukere", flex=4, min_width=16),
+    ]
+    table = VirtualTable(columns, selectable=True)
+    mark, gaps = len(MARK_NONE), len(columns)
+    for width in range(mark + gaps + len(columns), 80):
+        widths = table._column_widths(width)
+        assert mark + gaps + sum(widths) == width, (width, widths)
+        assert all(w >= 1 for w in widths)
+        values = ["914 123 456", "Bakeri", "Bergen", "ja", "Kari"]
+        line, cells = table._line(values, widths, MARK_NONE)
+        assert cells <= width and cell_len(line) == cells
+    narrow = table._column_widths(58)  # 60 columns less the scrollbar
+    assert narrow[0] == 9 and narrow[3] == 7  # the flexible columns gave first
+    assert sum(narrow) + mark + gaps == 58
