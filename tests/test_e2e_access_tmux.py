@@ -291,7 +291,7 @@ def open_accountant(term: Term, s: Scenario) -> None:
         term.keys("Escape")
         time.sleep(1)
     pick_user(term, s.name)
-    term.wait(rf"Bruker: {re.escape(s.name)}\n")
+    term.wait(rf"Bruker: {re.escape(s.name)}  ·  ")
 
 
 def preview_rows(text: str) -> list[str]:
@@ -408,7 +408,7 @@ def test_bulk_grant_offboard_undo_and_offline_replay_in_tmux(demo_homes: tuple[P
             (s.accountant, c, s.level, "medarbeider", "auto", None) for c in s.chosen
         )
         term.keys("Escape")
-        term.wait(rf"Bruker: {re.escape(s.name)}\n")
+        term.wait(rf"Bruker: {re.escape(s.name)}  ·  ")
 
         # ---- offboard with a handover ---------------------------------------------------
         expected, counts = after_offboard(granted, s)
@@ -441,7 +441,7 @@ def test_bulk_grant_offboard_undo_and_offline_replay_in_tmux(demo_homes: tuple[P
 
         # ---- undo: every row back -------------------------------------------------------
         term.keys("Escape")
-        term.wait(rf"Bruker: {re.escape(s.name)}\n")
+        term.wait(rf"Bruker: {re.escape(s.name)}  ·  ")
         term.keys("u")
         text = term.wait(r"Forhåndsvisning: Angre: Avslutt bruker", timeout=90)
         assert totals(text, "gi") == {
@@ -467,7 +467,7 @@ def test_bulk_grant_offboard_undo_and_offline_replay_in_tmux(demo_homes: tuple[P
         assert grants_on(undone, affected) == grants_on(granted, affected)
         assert undone == granted
         term.keys("Escape")  # (a key right after escape would read as alt+key: wait first)
-        term.wait(rf"Bruker: {re.escape(s.name)}\n")
+        term.wait(rf"Bruker: {re.escape(s.name)}  ·  ")
         term.quit()
     finally:
         term.close()
@@ -482,7 +482,7 @@ def test_bulk_grant_offboard_undo_and_offline_replay_in_tmux(demo_homes: tuple[P
         grant_with_template(term, s, online=False)
         text = term.wait(r"1 ventende endring\b")
         assert "Resultat" not in text
-        term.wait(rf"Bruker: {re.escape(s.name)}\n")
+        term.wait(rf"Bruker: {re.escape(s.name)}  ·  ")
         text = hand_over(term, s)
         found = totals(text, "gi")
         assert (found["gi"], found["endre"], found["uendret"]) == (
