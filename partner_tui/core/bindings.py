@@ -30,6 +30,23 @@ class BindingSpec:
         return self.en if language == "en" else self.nb
 
 
+def _search_keys(scope: str) -> tuple[BindingSpec, BindingSpec]:
+    """``/`` into a screen's search field and Enter out of it to its table; priority keys,
+    so keys in the same burst follow the focus (``partner_tui.screens.base.SearchKeys``)."""
+    return (
+        BindingSpec(f"{scope}.search", "slash", "focus_search", "Søk", "Search", priority=True),
+        BindingSpec(
+            f"{scope}.search_done",
+            "enter",
+            "leave_search",
+            "Til tabellen",
+            "To the table",
+            show=False,
+            priority=True,
+        ),
+    )
+
+
 BINDINGS: tuple[BindingSpec, ...] = (
     # app-wide
     # 1 and 2 are shown in the title bar's screen tabs, so the footer leaves them out. The
@@ -109,32 +126,14 @@ BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("dashboard.filter", "f", "filter", "Filter", "Filter"),
     BindingSpec("dashboard.clear", "escape", "clear_filter", "Nullstill", "Clear"),
     # clients (partner list)
-    BindingSpec("clients.search", "slash", "focus_search", "Søk", "Search", priority=True),
-    BindingSpec(
-        "clients.search_done",
-        "enter",
-        "leave_search",
-        "Til tabellen",
-        "To the table",
-        show=False,
-        priority=True,
-    ),
+    *_search_keys("clients"),
     BindingSpec("clients.filter", "f", "filter", "Filter", "Filter"),
     BindingSpec("clients.clear", "escape", "clear_filter", "Nullstill", "Clear"),
     # access administration (the bulk pipeline)
     # the footer shows these in this order: the everyday actions first
     BindingSpec("access.pick", "f", "pick", "Finn", "Find"),
     BindingSpec("access.view", "v", "toggle_view", "Bruker/klient", "User/client"),
-    BindingSpec("access.search", "slash", "focus_search", "Søk", "Search", priority=True),
-    BindingSpec(
-        "access.search_done",
-        "enter",
-        "leave_search",
-        "Til tabellen",
-        "To the table",
-        show=False,
-        priority=True,
-    ),
+    *_search_keys("access"),
     BindingSpec("access.grant", "n", "grant", "Gi tilgang", "Grant"),
     BindingSpec("access.revoke", "x", "revoke", "Fjern", "Revoke"),
     BindingSpec("access.undo", "u", "undo", "Angre", "Undo"),
@@ -152,16 +151,7 @@ BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("templates.edit", "e,enter", "edit", "Endre", "Edit"),
     BindingSpec("templates.delete", "x", "delete", "Slett", "Delete"),
     BindingSpec("templates.back", "escape", "back", "Tilbake", "Back"),
-    BindingSpec("audit.search", "slash", "focus_search", "Søk", "Search", priority=True),
-    BindingSpec(
-        "audit.search_done",
-        "enter",
-        "leave_search",
-        "Til tabellen",
-        "To the table",
-        show=False,
-        priority=True,
-    ),
+    *_search_keys("audit"),
     BindingSpec("audit.back", "escape", "back", "Tilbake", "Back"),
     BindingSpec("handover.assign", "h", "assign", "Ny ansvarlig", "New ansvarlig"),
     BindingSpec("handover.all", "A", "assign_all", "Samme for alle", "Same for all"),

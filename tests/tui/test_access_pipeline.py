@@ -503,6 +503,16 @@ async def test_copy_from_user_uses_the_servers_copy(served, tmp_path: Path) -> N
     cache.dispose()
 
 
+async def open_access_on_kari(pilot: Pilot[None], app: PartnerApp) -> None:
+    """The Access screen, on the signed-in user (Kari Nordmann in the fixture cache)."""
+    await wait_for(pilot, lambda: app.loaded)
+    await pilot.press("3")
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, AccessScreen) and app.screen.picked_name == "Kari Nordmann",
+    )
+
+
 async def test_export_key_writes_the_shown_users_report(tmp_path: Path) -> None:
     import csv
 
@@ -513,14 +523,7 @@ async def test_export_key_writes_the_shown_users_report(tmp_path: Path) -> None:
     out = tmp_path / "kari.csv"
     app = PartnerApp(cache, None, today=TODAY)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.loaded)
-        await pilot.press("3")
-        await wait_for(
-            pilot,
-            lambda: (
-                isinstance(app.screen, AccessScreen) and app.screen.picked_name == "Kari Nordmann"
-            ),
-        )
+        await open_access_on_kari(pilot, app)
         await pilot.press("e")
         await pilot.pause()
         await pilot.press(*str(out), "enter")
@@ -762,14 +765,7 @@ async def test_access_heading_counts_the_rows_and_an_empty_search_says_so(tmp_pa
     conn.close()
     app = PartnerApp(cache, None, today=TODAY)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.loaded)
-        await pilot.press("3")
-        await wait_for(
-            pilot,
-            lambda: (
-                isinstance(app.screen, AccessScreen) and app.screen.picked_name == "Kari Nordmann"
-            ),
-        )
+        await open_access_on_kari(pilot, app)
         screen = app.screen
         assert isinstance(screen, AccessScreen)
 
