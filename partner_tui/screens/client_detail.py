@@ -59,7 +59,8 @@ class ClientDetailModal(ModalScreen[None]):
         head.append(self._t("filter.altinn_yes" if d.uses_partner_altinn else "filter.altinn_no"))
         if d.status != "active":
             head.append(f"\n{self._t('col.status')}: ")
-            head.append_text(plain(d.status))
+            shown = self._t(f"status.{d.status}")  # (a status not known here: as it is)
+            head.append_text(plain(d.status if shown == f"status.{d.status}" else shown))
         head.append(f"\n{self._t('col.groups')}: ")
         head.append_text(plain(", ".join(d.groups) or "–"))
 

@@ -277,16 +277,20 @@ async def test_a_slash_and_an_enter_inside_a_burst_keep_their_place(cache: Cache
         await settle(pilot)
         assert screen.query_one("#clients-search", Input).value == "acme"
         assert table.has_focus and table.cursor == 1
-        with cache.write() as conn:  # its access levels in the detail are in Norwegian
+        with cache.write() as conn:  # its access levels and status are shown in Norwegian
             conn.exec_driver_sql(
                 "UPDATE access_grant SET access_level = 'read' WHERE client_id = ?",
                 (table.cursor_key,),
+            )
+            conn.exec_driver_sql(
+                "UPDATE client SET status = 'archived' WHERE id = ?", (table.cursor_key,)
             )
         await pilot.press("enter")  # on the table, Enter opens the client as before
         await settle(pilot)
         assert isinstance(app.screen, ClientDetailModal)
         detail = screen_text(app)
         assert "les, automatisk" in detail and "read," not in detail
+        assert "Status: arkivert" in detail and "archived" not in detail
         await pilot.press("escape")
         await pilot.press("3")
         await settle(pilot)
