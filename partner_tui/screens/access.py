@@ -32,6 +32,7 @@ from partner_tui.core.i18n import t
 from partner_tui.core.safe_text import plain
 from partner_tui.screens.base import PartnerScreen, SearchKeys
 from partner_tui.screens.bulk_screens import PickModal, parse_day
+from partner_tui.widgets.ordered_input import OrderedInput
 from partner_tui.widgets.virtual_table import Column, VirtualTable
 
 LEVELS = ("read", "payroll", "full")
@@ -102,7 +103,7 @@ class AccessScreen(SearchKeys, PartnerScreen):
 
     def compose(self) -> ComposeResult:
         lang = self.papp.language
-        search = Input(
+        search = OrderedInput(
             placeholder=t("access.search_placeholder", lang), id="access-search", compact=True
         )
         search.cursor_blink = False

@@ -20,6 +20,7 @@ from partner_tui.core.safe_text import plain
 from partner_tui.screens.base import SearchKeys
 from partner_tui.screens.bulk_screens import ListSource
 from partner_tui.widgets.keys import install_bindings
+from partner_tui.widgets.ordered_input import OrderedInput
 from partner_tui.widgets.virtual_table import Column, VirtualTable
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ class AuditScreen(SearchKeys, Screen[None]):
             plain(self._t("audit.title", name=self.name_text), style="bold"), id="audit-title"
         )
         yield Static(id="audit-count")
-        search = Input(
+        search = OrderedInput(
             placeholder=self._t("audit.search_placeholder"), id="audit-search", compact=True
         )
         search.cursor_blink = False

@@ -21,6 +21,7 @@ from partner_tui.core.formatting import format_date
 from partner_tui.core.i18n import problem_text, t
 from partner_tui.core.safe_text import plain
 from partner_tui.widgets.keys import install_bindings
+from partner_tui.widgets.ordered_input import OrderedInput
 from partner_tui.widgets.virtual_table import Column, VirtualTable
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ class PickModal(ModalScreen[Any]):
             if self.text_input:
                 # select_on_focus off: typing after an edited name extends it, not replaces it
                 hint = t("pick.search_placeholder", self.language) if self.options else ""
-                box = Input(
+                box = OrderedInput(
                     self.value,
                     placeholder=hint,
                     id="pick-text",

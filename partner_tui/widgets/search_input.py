@@ -27,6 +27,7 @@ from textual.reactive import Reactive
 from textual.strip import Strip
 from textual.widgets import Input
 
+from partner_tui.widgets.ordered_input import OrderedInput
 from partner_tui.widgets.still import plain_box
 
 __all__ = ["SearchInput"]
@@ -41,8 +42,9 @@ class _Look(NamedTuple):
     background: Color
 
 
-class SearchInput(Input):
-    """An ``Input`` for search text: no screen layout per keystroke, a direct line draw."""
+class SearchInput(OrderedInput):
+    """An ``Input`` for search text: no screen layout per keystroke, a direct line draw,
+    editing keys in typing order (:class:`OrderedInput`)."""
 
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 

@@ -42,3 +42,19 @@ async def test_arrows_in_the_search_box_move_in_the_list() -> None:
         await pilot.press("down", "enter")
         await pilot.pause()
         assert app.answers == [NAMES.index("Bjørn B")]
+
+
+async def test_keys_in_one_burst_are_typed_in_order() -> None:
+    """ "rune", four backspaces, "kari" arriving in one read must search for "kari" (the
+    backspaces used to run after the letters that followed them)."""
+    from textual import events
+
+    app = Host()
+    async with app.run_test(size=(80, 30)) as pilot:
+        await pilot.pause()
+        keys = [*"bjø", *["backspace"] * 3, *"kari c", "enter"]
+        for key in keys:
+            char = key if len(key) == 1 else ("\r" if key == "enter" else None)
+            app._driver.send_message(events.Key("space" if key == " " else key, char))
+        await pilot.pause(0.2)
+        assert app.answers == [NAMES.index("Kari C")]

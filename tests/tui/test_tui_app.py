@@ -257,7 +257,7 @@ async def test_a_slash_and_an_enter_inside_a_burst_keep_their_place(cache: Cache
     the field for the table and moves its cursor (the j's used to be typed: "berjj")."""
     from textual import events
 
-    def burst(app: PartnerApp, keys: list[tuple[str, str]]) -> None:
+    def burst(app: PartnerApp, keys: list[tuple[str, str | None]]) -> None:
         for key, char in keys:
             app._driver.send_message(events.Key(key, char))  # together, no pause between
 
@@ -269,7 +269,13 @@ async def test_a_slash_and_an_enter_inside_a_burst_keep_their_place(cache: Cache
         burst(app, [("slash", "/"), ("a", "a"), ("slash", "/"), ("s", "s")])
         await settle(pilot)
         assert screen.query_one("#clients-search", Input).value == "a/s"
-        await pilot.press("ctrl+u", *"acme")  # two clients
+        # editing keys in the same read keep their place too (Textual runs them after the
+        # letters that follow: "a/sx" and "a/sxy" came out)
+        editing = [("backspace", "\x7f"), ("x", "x"), ("ctrl+w", "\x17"), ("left", None)]
+        burst(app, [*editing, ("y", "y")])
+        await settle(pilot)
+        assert screen.query_one("#clients-search", Input).value == "ay/"  # a/ → a/x → a/ → ay/
+        await pilot.press("end", "ctrl+u", *"acme")  # two clients
         await settle(pilot)
         table = screen.query_one(VirtualTable)
         assert table.row_count == 2 and table.cursor == 0
