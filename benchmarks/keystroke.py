@@ -265,7 +265,7 @@ async def _bare_session() -> AsyncIterator[Step]:
         field.focus()
         await pilot.pause()
 
-        async def step(key: str, text: str) -> float:
+        async def step(key: str, text: str) -> tuple[float, int]:
             def done(terminal: ShadowTerminal) -> bool:
                 return shows(terminal, field, text) and shows(terminal, label, text, exactly=True)
 
@@ -315,8 +315,7 @@ async def _app_session(
         count_line = screen.query_one("#clients-count", TextLine)
         model, table = screen.model, screen.table
 
-        async def step(key: str, text: str) -> float:
-            want_count, want_first = expected[text]
+        async def step(key: str, text: str) -> tuple[float, int]:
             first_row = table.region.y + 1  # under the header
 
             def done(terminal: ShadowTerminal) -> bool:
@@ -333,6 +332,7 @@ async def _app_session(
 
             timed = await clock.time_key(key, done)
             await settle(pilot)
+            want_count, want_first = expected[text]
             shown = count_line.text
             if format_int(want_count, app.language) not in shown or (table.row_count != want_count):
                 raise AssertionError(
